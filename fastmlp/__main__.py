@@ -1,0 +1,3 @@
+from fastmlp.cli import main
+
+raise SystemExit(main())

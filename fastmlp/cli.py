@@ -1,0 +1,120 @@
+"""Command line: ``fastmlp train`` (default: the reference MNIST workload)."""
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def _hidden(text):
+    try:
+        sizes = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 200,200, "
+                                         f"got {text!r}") from None
+    return sizes
+
+
+def _batch(text):
+    return "full" if text == "full" else int(text)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="fastmlp", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train an MLP on MNIST (or Fashion-MNIST) and report")
+    t.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
+    t.add_argument("--data", metavar="DIR", help="folder with the four IDX files")
+    t.add_argument("--hidden", type=_hidden, default=(200, 200),
+                   help="hidden layer sizes, comma-separated (default 200,200)")
+    t.add_argument("--activation", default="relu", help="relu, tanh, sigmoid or identity")
+    t.add_argument("--epochs", type=int, default=3)
+    t.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
+    t.add_argument("--lr-schedule", default="constant",
+                   help="constant, step, exponential, inverse_time or linear")
+    t.add_argument("--batch-size", type=_batch, default=1, help="an integer or 'full' (default 1)")
+    t.add_argument("--alpha", type=float, default=0.0, help="L2 penalty (default 0)")
+    t.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--backend", choices=("numba", "reference"), default="numba")
+    t.add_argument("--train-samples", type=int, default=None,
+                   help="use only the first N training samples")
+    t.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    t.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    return parser
+
+
+def train(args):
+    from . import datasets
+    from .estimators import MLPClassifier
+
+    out = sys.stderr if args.json else sys.stdout
+    loader = datasets.DATASETS[args.dataset]
+    try:
+        X_train, y_train, X_test, y_test = loader(args.data)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"fastmlp: {exc}", file=sys.stderr)
+        return 2
+    if args.train_samples:
+        X_train, y_train = X_train[:args.train_samples], y_train[:args.train_samples]
+    model = MLPClassifier(hidden_layer_sizes=args.hidden, activation=args.activation,
+                          learning_rate=args.lr, lr_schedule=args.lr_schedule,
+                          epochs=args.epochs, batch_size=args.batch_size, alpha=args.alpha,
+                          dtype=args.dtype, random_state=args.seed, backend=args.backend,
+                          verbose=not args.quiet)
+    sizes = (X_train.shape[1],) + tuple(args.hidden) + (10,)
+    if not args.quiet:
+        print(f"{args.dataset}: {len(X_train)} train / {len(X_test)} test, network "
+              f"{'-'.join(map(str, sizes))}, {args.activation}, lr {args.lr}, batch "
+              f"{args.batch_size}, {args.dtype}, backend {args.backend}", file=out)
+    history = []
+
+    def report(m, info):
+        acc = m.score(X_test, y_test)
+        info = dict(info, test_accuracy=acc, samples_per_second=len(X_train) / info["seconds"])
+        history.append(info)
+        if not args.quiet:
+            print(f"epoch {info['epoch']}: train loss {info['loss']:.4f}, train acc "
+                  f"{info['train_accuracy']:.4f}, test acc {acc:.4f}, {info['seconds']:.2f} s, "
+                  f"{info['samples_per_second']:,.0f} samples/s", file=out)
+
+    tic = time.perf_counter()
+    try:
+        model.fit(X_train, y_train, epoch_callback=report)
+    except ValueError as exc:
+        print(f"fastmlp: {exc}", file=sys.stderr)
+        return 2
+    total = time.perf_counter() - tic
+    train_seconds = sum(h["seconds"] for h in history)
+    result = dict(
+        test_accuracy=history[-1]["test_accuracy"], epochs=len(history), seconds=total,
+        train_seconds=train_seconds,
+        samples_per_second=len(X_train) * len(history) / train_seconds,
+        final_loss=history[-1]["loss"], history=history,
+        config=dict(dataset=args.dataset, hidden=list(args.hidden), activation=args.activation,
+                    lr=args.lr, lr_schedule=args.lr_schedule, batch_size=args.batch_size,
+                    alpha=args.alpha, dtype=args.dtype, seed=args.seed, backend=args.backend,
+                    train_samples=len(X_train), test_samples=len(X_test)),
+    )
+    if args.save:
+        result["saved"] = model.save(args.save) or args.save
+    if args.json:
+        print(json.dumps(result))
+    elif not args.quiet:
+        print(f"test accuracy {result['test_accuracy']:.4f} after {result['epochs']} epochs "
+              f"in {total:.1f} s ({result['samples_per_second']:,.0f} samples/s while training)")
+    return 0
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.command == "train":
+        return train(args)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

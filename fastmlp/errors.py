@@ -1,0 +1,14 @@
+"""Exceptions raised by fastmlp."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A model was used (predict, score, save, ...) before fit/partial_fit/load."""
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss or weight; the model kept its last good weights."""
+
+    def __init__(self, message, epoch=None, sample=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.sample = sample

@@ -1,0 +1,458 @@
+"""MLPClassifier and MLPRegressor: thin scikit-learn-style estimators over the kernels.
+
+``__init__`` only stores hyperparameters. ``fit``/``partial_fit`` validate everything, lay the
+network out in one flat parameter buffer (see fastmlp/layout.py) and hand whole chunks of an
+epoch to the backend's compiled ``train_epoch``; this module does epochs, shuffling, schedules,
+progress, divergence handling and early stopping. Fitted state ends in ``_``.
+"""
+
+import inspect
+import time
+
+import numpy as np
+
+from .backends import BACKENDS, get_backend
+from .errors import DivergenceError, NotFittedError
+from .init import INITIALISERS, default_init, initialise
+from .kernels.codes import ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
+from .layout import coef_views, layer_sizes, make_layout
+from .progress import ProgressBar
+from .schedules import SCHEDULES, learning_rate_at
+from .validation import (check_array, check_choice, check_dtype, check_hidden_layer_sizes,
+                         check_positive, check_random_state)
+
+
+def _same_view(a, b):
+    """True if a is exactly the view b (same memory, shape, strides and dtype)."""
+    return (isinstance(a, np.ndarray) and a.shape == b.shape and a.strides == b.strides and
+            a.dtype == b.dtype and
+            a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
+
+
+class _BaseMLP:
+    """Shared machinery; use MLPClassifier or MLPRegressor."""
+
+    _default_output_activation = None
+    _default_loss = None
+
+    def __init__(self, hidden_layer_sizes=(200, 200), activation="relu", *,
+                 output_activation=None, loss=None, init=None, learning_rate=0.01,
+                 lr_schedule="constant", lr_decay=0.5, lr_step=1, epochs=3, batch_size=1,
+                 shuffle=True, alpha=0.0, clip_value=0.0, clip_norm=0.0, dtype="float32",
+                 random_state=None, backend="numba", validation_fraction=0.0,
+                 n_iter_no_change=None, tol=1e-4, chunk_size=4096, verbose=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.init = init
+        self.learning_rate = learning_rate
+        self.lr_schedule = lr_schedule
+        self.lr_decay = lr_decay
+        self.lr_step = lr_step
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.alpha = alpha
+        self.clip_value = clip_value
+        self.clip_norm = clip_norm
+        self.dtype = dtype
+        self.random_state = random_state
+        self.backend = backend
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.chunk_size = chunk_size
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ scikit-learn protocol
+
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
+
+    def get_params(self, deep=True):
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"Invalid parameter {key!r} for {type(self).__name__}; "
+                                 f"valid parameters are {valid}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items()
+                   if not (isinstance(v, type(defaults.get(k))) and v == defaults.get(k))]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    # ------------------------------------------------------------------ configuration
+
+    def _resolve(self):
+        """Validate every hyperparameter; return the settings the training loop uses."""
+        hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        check_choice("activation", self.activation, HIDDEN_ACTIVATIONS)
+        out_act = self.output_activation or self._default_output_activation
+        check_choice("output_activation", out_act, OUTPUT_ACTIVATIONS)
+        loss = self.loss or ("cross_entropy" if out_act == "softmax" and
+                             self._default_loss == "cross_entropy" else "squared_error")
+        check_choice("loss", loss, tuple(LOSSES))
+        if loss == "cross_entropy" and out_act != "softmax":
+            raise ValueError(f"loss='cross_entropy' needs output_activation='softmax', got "
+                             f"output_activation={out_act!r}; use loss='squared_error' instead")
+        init = self.init or default_init(self.activation)
+        check_choice("init", init, INITIALISERS)
+        check_positive("learning_rate", self.learning_rate)
+        check_choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        check_positive("lr_decay", self.lr_decay)
+        check_positive("lr_step", self.lr_step)
+        check_positive("epochs", self.epochs, integer=True)
+        if self.batch_size != "full":
+            check_positive("batch_size", self.batch_size, integer=True)
+        check_positive("alpha", self.alpha, allow_zero=True)
+        check_positive("clip_value", self.clip_value, allow_zero=True)
+        check_positive("clip_norm", self.clip_norm, allow_zero=True)
+        dtype = check_dtype(self.dtype)
+        check_choice("backend", self.backend, BACKENDS)
+        if not (isinstance(self.validation_fraction, (int, float)) and
+                0 <= self.validation_fraction < 1):
+            raise ValueError(f"validation_fraction={self.validation_fraction!r} is not valid; "
+                             f"expected a number in [0, 1)")
+        if self.n_iter_no_change is not None:
+            check_positive("n_iter_no_change", self.n_iter_no_change, integer=True)
+        check_positive("tol", self.tol, allow_zero=True)
+        check_positive("chunk_size", self.chunk_size, integer=True)
+        acts = [self.activation] * len(hidden) + [out_act]
+        return dict(hidden=hidden, activations=np.array([ACTIVATIONS[a] for a in acts], np.int64),
+                    loss=LOSSES[loss], init=init, dtype=dtype)
+
+    # ------------------------------------------------------------------ state
+
+    def _initialise(self, n_in, n_out, cfg, rng):
+        self.layout_, n_params, n_acts = make_layout((n_in,) + cfg["hidden"] + (n_out,))
+        self.params_ = np.zeros(n_params, dtype=cfg["dtype"])
+        initialise(self.params_, self.layout_, cfg["init"], rng)
+        self.coefs_, self.intercepts_ = coef_views(self.params_, self.layout_)
+        self.n_features_in_ = n_in
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.loss_curve_ = []
+        self.accuracy_curve_ = []
+        self.validation_scores_ = []
+
+    def _check_fitted(self):
+        if not hasattr(self, "params_"):
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit or "
+                                 f"partial_fit first (or fastmlp.load a saved model)")
+
+    def _sync_params(self):
+        """Take in coefs_/intercepts_ the user replaced, after checking them; then re-point the
+        public lists at views of params_ so the kernels train what the user sees."""
+        self._check_fitted()
+        views_c, views_i = coef_views(self.params_, self.layout_)
+        for name, given, views in (("coefs_", self.coefs_, views_c),
+                                   ("intercepts_", self.intercepts_, views_i)):
+            if len(given) != len(views):
+                raise ValueError(f"{name} has {len(given)} arrays but the network has "
+                                 f"{len(views)} layers")
+            for l, (g, v) in enumerate(zip(given, views)):
+                if _same_view(g, v):
+                    continue
+                arr = np.asarray(g)
+                if arr.dtype.kind not in "biuf":
+                    raise ValueError(f"{name}[{l}] must be a real numeric array, got dtype "
+                                     f"{arr.dtype}")
+                if arr.shape != v.shape:
+                    raise ValueError(f"{name}[{l}] has shape {arr.shape}, expected {v.shape}")
+                if not np.isfinite(arr).all():
+                    raise ValueError(f"{name}[{l}] contains NaN or infinity")
+                v[...] = arr
+        self.coefs_, self.intercepts_ = views_c, views_i
+
+    # ------------------------------------------------------------------ training
+
+    def _prepare_training(self, reset, n_in, n_out):
+        cfg = self._resolve()
+        if reset or not hasattr(self, "params_"):
+            self._rng = check_random_state(self.random_state)
+            self._initialise(n_in, n_out, cfg, self._rng)
+        else:
+            self._sync_params()
+            if self.params_.dtype != cfg["dtype"]:
+                raise ValueError(f"dtype={self.dtype!r} differs from the fitted parameters' "
+                                 f"{self.params_.dtype}; refit to change the dtype")
+            sizes = layer_sizes(self.layout_)
+            if sizes[1:-1] != cfg["hidden"]:
+                raise ValueError(f"hidden_layer_sizes={self.hidden_layer_sizes!r} differs from "
+                                 f"the fitted network {sizes}; refit to change the architecture")
+            if sizes[0] != n_in:
+                raise ValueError(f"X has {n_in} features, but the model was fitted with "
+                                 f"{sizes[0]} features")
+            if not hasattr(self, "_rng"):
+                self._rng = check_random_state(self.random_state)
+        self._cfg = cfg
+        return cfg
+
+    def _train(self, X, Y, epochs, cfg, validation=None, epoch_callback=None):
+        """Run ``epochs`` epochs over (X, Y) with validation/early stopping; updates state."""
+        backend = get_backend(self.backend)
+        dtype = cfg["dtype"]
+        n = X.shape[0]
+        B = n if self.batch_size == "full" else min(int(self.batch_size), n)
+        chunk = max(B, (int(self.chunk_size) // B) * B)  # batches never straddle chunks
+        n_acts = int(self.layout_[:, 1].sum())
+        grads = np.zeros_like(self.params_)
+        acts = np.zeros(n_acts, dtype=dtype)
+        dacts = np.zeros(n_acts, dtype=dtype)
+        best_score, best_params, stall = -np.inf, None, 0
+        start_epoch = self.n_iter_
+        for e in range(epochs):
+            tic = time.perf_counter()
+            order = (self._rng.permutation(n) if self.shuffle else np.arange(n)).astype(np.int64)
+            snapshot = self.params_.copy()
+            bar = ProgressBar(n, f"epoch {self.n_iter_ + 1}") if self.verbose else None
+            loss_sum, n_correct = 0.0, 0
+            for s in range(0, n, chunk):
+                idx = order[s:s + chunk]
+                lr = learning_rate_at(self.lr_schedule, self.learning_rate,
+                                      (self.n_iter_ - start_epoch) + s / n, epochs,
+                                      self.lr_decay, self.lr_step)
+                ls, nc, done = backend.train_epoch(
+                    self.params_, grads, acts, dacts, X, Y, idx, self.layout_,
+                    cfg["activations"], cfg["loss"], dtype.type(lr), dtype.type(self.alpha),
+                    dtype.type(self.clip_value), dtype.type(self.clip_norm), B)
+                if done < idx.shape[0]:
+                    self._diverged(snapshot, s + done, int(idx[done]), lr)
+                loss_sum += ls
+                n_correct += nc
+                self.t_ += idx.shape[0]
+                if bar:
+                    bar.update(s + idx.shape[0])
+            if bar:
+                bar.close()
+            if not np.isfinite(self.params_).all():
+                self._diverged(snapshot, n - 1, int(order[-1]), lr)
+            self.n_iter_ += 1
+            penalty = 0.5 * self.alpha * sum(float(np.sum(W.astype(np.float64) ** 2))
+                                             for W in self.coefs_)
+            self.loss_curve_.append(loss_sum / n + penalty)
+            self.accuracy_curve_.append(n_correct / n)
+            info = dict(epoch=self.n_iter_, loss=self.loss_curve_[-1],
+                        train_accuracy=n_correct / n, seconds=time.perf_counter() - tic)
+            if validation is not None:
+                self.validation_scores_.append(float(self.score(*validation)))
+                info["validation_score"] = self.validation_scores_[-1]
+            if epoch_callback is not None:
+                epoch_callback(self, info)
+            if self.n_iter_no_change is not None:
+                score = (self.validation_scores_[-1] if validation is not None
+                         else -self.loss_curve_[-1])
+                if score > best_score + self.tol:
+                    best_score, best_params, stall = score, self.params_.copy(), 0
+                else:
+                    stall += 1
+                    if stall >= self.n_iter_no_change:
+                        if validation is not None and best_params is not None:
+                            self.params_[...] = best_params  # keep the best validated weights
+                        break
+        return self
+
+    def _diverged(self, snapshot, position, row, lr):
+        self.params_[...] = snapshot
+        epoch = self.n_iter_ + 1
+        raise DivergenceError(
+            f"Training diverged in epoch {epoch} at sample {position} of the epoch (row {row} "
+            f"of X): the loss or the weights became NaN or infinite. The model keeps the "
+            f"weights it had at the start of epoch {epoch}. Remedies: a lower learning_rate "
+            f"(it was {lr:g}), gradient clipping (clip_value=... or clip_norm=...), an L2 "
+            f"penalty (alpha=...), or inputs scaled to about [0, 1].", epoch=epoch, sample=row)
+
+    def _split_validation(self, X, Y, y, validation_data):
+        """(X_train, Y_train, (X_val, y_val) or None) from validation_fraction/validation_data."""
+        if validation_data is not None:
+            return X, Y, tuple(validation_data)
+        if self.validation_fraction and self.validation_fraction > 0:
+            n_val = int(round(self.validation_fraction * X.shape[0]))
+            if n_val < 1 or n_val >= X.shape[0]:
+                raise ValueError(f"validation_fraction={self.validation_fraction} leaves "
+                                 f"{n_val} validation samples of {X.shape[0]}; need at least 1 "
+                                 f"for each side")
+            perm = check_random_state(self.random_state).permutation(X.shape[0])
+            val, tr = perm[:n_val], np.sort(perm[n_val:])
+            return (np.ascontiguousarray(X[tr]), np.ascontiguousarray(Y[tr]),
+                    (X[val], np.asarray(y)[val]))
+        return X, Y, None
+
+    def fit(self, X, y, validation_data=None, epoch_callback=None):
+        """Train from a fresh initialisation for ``epochs`` epochs; returns self.
+
+        validation_data: optional (X_val, y_val), scored after every epoch into
+        ``validation_scores_`` (overrides validation_fraction).
+        epoch_callback: optional f(model, info) called after every epoch with a dict of
+        epoch, loss, train_accuracy, seconds (and validation_score).
+        """
+        X, Y, y_arr = self._prepare_xy(X, y, reset=True)
+        cfg = self._prepare_training(True, X.shape[1], Y.shape[1])
+        X, Y, validation = self._split_validation(X, Y, y_arr, validation_data)
+        return self._train(X, Y, int(self.epochs), cfg, validation, epoch_callback)
+
+    def _predict_raw(self, X):
+        """The network's outputs for every row of X, shape (n, n_out)."""
+        self._sync_params()
+        X = check_array(X, self.params_.dtype, n_features=self.n_features_in_)
+        n_acts = int(self.layout_[:, 1].sum())
+        out = np.empty((X.shape[0], int(self.layout_[-1, 1])), dtype=self.params_.dtype)
+        acts = np.empty(n_acts, dtype=self.params_.dtype)  # per call: predict is thread-safe
+        activations = self._activation_codes()
+        get_backend(self.backend).predict(out, X, self.params_, acts, self.layout_, activations)
+        return out
+
+    def _activation_codes(self):
+        cfg = getattr(self, "_cfg", None) or self._resolve()
+        return cfg["activations"]
+
+    def save(self, path):
+        """Write architecture, hyperparameters and weights to a .npz (atomically)."""
+        from .persistence import save
+        return save(self, path)
+
+
+class MLPClassifier(_BaseMLP):
+    """A multi-layer perceptron classifier trained by SGD (per sample by default).
+
+    Output: softmax with cross-entropy (one output unit per class, also for two classes).
+    Labels may be any sortable values (ints, strings); ``classes_`` holds them in order.
+    """
+
+    _default_output_activation = "softmax"
+    _default_loss = "cross_entropy"
+
+    def _encode(self, y, n):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}; use y.ravel()")
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D (n_samples,), got {y.ndim}-D with shape {y.shape}")
+        if y.shape[0] != n:
+            raise ValueError(f"X and y have different numbers of samples: {n} and {y.shape[0]}")
+        if y.dtype.kind == "f":
+            if not np.isfinite(y).all():
+                raise ValueError("y contains NaN or infinity")
+            if not np.all(y == np.round(y)):
+                raise ValueError("y has non-integer float values: a classifier needs class "
+                                 "labels; use MLPRegressor for real-valued targets")
+        if y.dtype.kind == "O":
+            y = y.astype(str) if all(isinstance(v, str) for v in y) else y
+        return y
+
+    def _one_hot(self, y, dtype):
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        unknown = self.classes_[idx] != y
+        if np.any(unknown):
+            bad = np.unique(np.asarray(y)[unknown])[:5]
+            raise ValueError(f"y contains labels not in classes_ {list(self.classes_)}: "
+                             f"{list(bad)}")
+        Y = np.zeros((len(y), len(self.classes_)), dtype=dtype)
+        Y[np.arange(len(y)), idx] = 1
+        return Y
+
+    def _prepare_xy(self, X, y, reset, classes=None):
+        dtype = check_dtype(self.dtype)
+        X = check_array(X, dtype)
+        y = self._encode(y, X.shape[0])
+        if reset:
+            classes = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if len(classes) < 2:
+                raise ValueError(f"y has {len(classes)} class; a classifier needs at least 2")
+            self.classes_ = classes
+        return X, self._one_hot(y, dtype), y
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over (X, y), continuing from the current weights (initialising them on the
+        first call, which needs ``classes``: every label the model will ever see)."""
+        first = not hasattr(self, "params_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit: the list "
+                             "of every label the model will see, e.g. classes=np.arange(10)")
+        if not first and classes is not None and not np.array_equal(np.unique(classes),
+                                                                     self.classes_):
+            raise ValueError(f"classes={list(classes)} differs from classes_ "
+                             f"{list(self.classes_)} of the previous calls")
+        X, Y, _ = self._prepare_xy(X, y, reset=first, classes=classes)
+        cfg = self._prepare_training(first, X.shape[1], Y.shape[1])
+        return self._train(X, Y, 1, cfg)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n, n_classes). For a non-softmax output the outputs are
+        clipped at 0 and normalised to sum to 1."""
+        out = self._predict_raw(X)
+        if self._cfg_output() != "softmax":
+            out = np.maximum(out, 0)
+            s = out.sum(axis=1, keepdims=True)
+            out = np.where(s > 0, out / np.where(s > 0, s, 1), 1.0 / out.shape[1])
+        return out
+
+    def _cfg_output(self):
+        return self.output_activation or self._default_output_activation
+
+    def predict(self, X):
+        """The most probable class label for every row of X."""
+        return self.classes_[np.argmax(self._predict_raw(X), axis=1)]
+
+    def score(self, X, y):
+        """Mean accuracy on (X, y)."""
+        return float(np.mean(self.predict(X) == np.asarray(y)))
+
+
+class MLPRegressor(_BaseMLP):
+    """A multi-layer perceptron regressor: identity output, squared error, SGD.
+
+    y may be 1-D (one target) or 2-D (n_samples, n_targets).
+    """
+
+    _default_output_activation = "identity"
+    _default_loss = "squared_error"
+
+    def _prepare_xy(self, X, y, reset, classes=None):
+        dtype = check_dtype(self.dtype)
+        X = check_array(X, dtype)
+        y_arr = np.asarray(y)
+        if y_arr.dtype.kind not in "biuf":
+            raise ValueError(f"y must be numeric for a regressor, got dtype {y_arr.dtype}")
+        if y_arr.ndim not in (1, 2):
+            raise ValueError(f"y must be 1-D or 2-D, got {y_arr.ndim}-D")
+        if y_arr.shape[0] != X.shape[0]:
+            raise ValueError(f"X and y have different numbers of samples: {X.shape[0]} and "
+                             f"{y_arr.shape[0]}")
+        Y = check_array(y_arr.reshape(len(y_arr), -1), dtype, name="y")
+        if reset:
+            self._y_ndim = y_arr.ndim
+        elif Y.shape[1] != int(self.layout_[-1, 1]):
+            raise ValueError(f"y has {Y.shape[1]} targets, but the model was fitted with "
+                             f"{int(self.layout_[-1, 1])}")
+        return X, Y, y_arr
+
+    def partial_fit(self, X, y):
+        """One epoch over (X, y), continuing from the current weights."""
+        first = not hasattr(self, "params_")
+        X, Y, _ = self._prepare_xy(X, y, reset=first)
+        cfg = self._prepare_training(first, X.shape[1], Y.shape[1])
+        return self._train(X, Y, 1, cfg)
+
+    def predict(self, X):
+        out = self._predict_raw(X)
+        return out.ravel() if getattr(self, "_y_ndim", 2) == 1 else out
+
+    def score(self, X, y):
+        """Coefficient of determination R^2 (averaged uniformly over targets)."""
+        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        pred = np.asarray(self.predict(X), dtype=np.float64).reshape(len(y), -1)
+        ss_res = ((y - pred) ** 2).sum(axis=0)
+        ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
+        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+        return float(r2.mean())

@@ -1,0 +1,37 @@
+"""A dependency-free progress bar for long epochs (written to stderr)."""
+
+import sys
+import time
+
+
+class ProgressBar:
+    """Call ``update(done)`` after each chunk; ``close()`` ends the line.
+
+    Redraws at most ~10 times a second so reporting stays far below 1% of training time.
+    """
+
+    def __init__(self, total, desc="", stream=None, width=30):
+        self.total = max(int(total), 1)
+        self.desc = desc
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self.start = time.perf_counter()
+        self._last = 0.0
+
+    def update(self, done, force=False):
+        now = time.perf_counter()
+        if not force and now - self._last < 0.1 and done < self.total:
+            return
+        self._last = now
+        frac = min(done / self.total, 1.0)
+        filled = int(round(frac * self.width))
+        elapsed = now - self.start
+        rate = done / elapsed if elapsed > 0 else 0.0
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r{self.desc} [{bar}] {done}/{self.total} {rate:,.0f} samples/s")
+        self.stream.flush()
+
+    def close(self):
+        self.update(self.total, force=True)
+        self.stream.write("\n")
+        self.stream.flush()

@@ -1,0 +1,104 @@
+"""Input and hyperparameter validation: the only guard in front of kernels that never check bounds.
+
+Every array that reaches a kernel passes through here first: right rank and shape, a supported
+float dtype, C-contiguous, writeable (one compiled specialisation), finite, non-empty.
+"""
+
+import numbers
+
+import numpy as np
+
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def check_dtype(dtype):
+    """np.dtype for the ``dtype`` hyperparameter ('float32' or 'float64')."""
+    try:
+        key = np.dtype(dtype).name
+    except TypeError:
+        key = None
+    if key not in DTYPES:
+        raise ValueError(f"dtype={dtype!r} is not supported; expected 'float32' or 'float64'")
+    return np.dtype(DTYPES[key])
+
+
+def check_array(X, dtype, name="X", n_features=None):
+    """X as a finite, C-contiguous, writeable 2-D array of ``dtype``. X itself is never modified."""
+    if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
+        raise ValueError(f"{name}: sparse input is not supported; pass a dense array "
+                         f"(e.g. {name}.toarray())")
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} must be a 2-D numeric array: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric (bool, int or float), got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {arr.ndim}-D "
+                         f"with shape {arr.shape}; reshape a single sample with "
+                         f"{name}.reshape(1, -1)")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: 0 samples (shape {arr.shape}); need at least 1")
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name} has 0 features (shape {arr.shape}); need at least 1")
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"{name} has {arr.shape[1]} features, but the model was fitted with "
+                         f"{n_features} features")
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    if not out.flags.writeable:  # a read-only view would need its own compiled specialisation
+        out = out.copy()
+    if not np.isfinite(out).all():
+        bad = np.argwhere(~np.isfinite(out))[0]
+        raise ValueError(f"{name} contains NaN or infinity (first at row {bad[0]}, column "
+                         f"{bad[1]}); clean or impute the data first")
+    return out
+
+
+def check_positive(name, value, integer=False, allow_zero=False):
+    """A finite positive (or non-negative) number, with a message naming the parameter."""
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok:
+        ok = np.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    if not ok:
+        what = "an integer" if integer else "a finite number"
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name}={value!r} is not valid; expected {what} {bound}")
+    return value
+
+
+def check_choice(name, value, allowed):
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name}={value!r} is not supported; expected one of {tuple(allowed)}")
+    return value
+
+
+def check_hidden_layer_sizes(sizes):
+    """A tuple of positive ints from an int or a sequence (an empty tuple means no hidden layer)."""
+    if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+        sizes = (sizes,)
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        raise ValueError(f"hidden_layer_sizes={sizes!r} is not valid; expected a sequence of "
+                         f"positive integers such as (200, 200)") from None
+    for s in sizes:
+        if not (isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0):
+            raise ValueError(f"hidden_layer_sizes={sizes!r} is not valid: every layer size must "
+                             f"be a positive integer, got {s!r}")
+    return tuple(int(s) for s in sizes)
+
+
+def check_random_state(seed):
+    """A numpy Generator from None, an int, a Generator or a legacy RandomState."""
+    if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
+        if isinstance(seed, numbers.Integral) and (isinstance(seed, bool) or seed < 0):
+            raise ValueError(f"random_state={seed!r} is not valid; expected None, an int >= 0 or a "
+                             f"numpy Generator/RandomState")
+        return np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, np.random.RandomState):
+        return np.random.default_rng(seed.randint(0, 2**31 - 1))
+    raise ValueError(f"random_state={seed!r} is not valid; expected None, an int >= 0 or a "
+                     f"numpy Generator/RandomState")

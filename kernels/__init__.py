@@ -1,0 +1,18 @@
+"""Numba-JIT kernels of fastmlp, installed as ``fastmlp.kernels``.
+
+Each function has a pure-NumPy twin of the same name and signature in ``fastmlp.reference``.
+"""
+
+from .activations import activation_backward, activation_forward
+from .dense import clip_gradient, dense_backward, dense_backward_sgd, dense_forward
+from .loss import loss_forward_backward
+from .network import (layer_slice, layer_views, network_backward, network_backward_sgd,
+                      network_forward, sgd_update)
+from .sgd import argmax_equal, predict, train_epoch
+
+__all__ = [
+    "activation_forward", "activation_backward", "dense_forward", "dense_backward",
+    "dense_backward_sgd", "clip_gradient", "loss_forward_backward", "layer_views", "layer_slice",
+    "network_forward", "network_backward", "network_backward_sgd", "sgd_update", "argmax_equal",
+    "train_epoch", "predict",
+]

@@ -1,0 +1,30 @@
+"""Per-sample losses and their gradient w.r.t. the output layer's pre-activation."""
+
+import math
+
+import numpy as np
+
+from .activations import activation_backward
+from .codes import CROSS_ENTROPY
+from .config import jit
+
+
+@jit
+def loss_forward_backward(dz, out, target, act, loss):
+    # dz, out, target: (n_out,); returns the loss of this sample
+    n = out.shape[0]
+    value = out.dtype.type(0)
+    if loss == CROSS_ENTROPY:
+        tiny = np.finfo(out.dtype).tiny
+        for j in range(n):
+            if target[j] != 0:
+                value -= target[j] * math.log(max(out[j], tiny))
+            dz[j] = out[j] - target[j]
+    else:  # SQUARED_ERROR
+        for j in range(n):
+            d = out[j] - target[j]
+            value += d * d
+            dz[j] = d
+        value *= 0.5
+        activation_backward(dz, out, act)
+    return value

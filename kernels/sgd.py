@@ -1,0 +1,71 @@
+"""The compiled epoch: every sample of a chunk trained in ONE call, and batch prediction.
+
+The Python loop around ``train_epoch`` does epochs, shuffling, schedules and progress; this
+function only computes. No allocation and no RNG: the caller passes buffers and the order.
+"""
+
+import math
+
+from .config import jit
+from .loss import loss_forward_backward
+from .network import layer_slice, network_backward, network_backward_sgd, network_forward, sgd_update
+
+
+@jit
+def argmax_equal(out, target):
+    # 1 if argmax(out) == argmax(target) (first maximum wins, as np.argmax), else 0
+    a = 0
+    t = 0
+    for j in range(1, out.shape[0]):
+        if out[j] > out[a]:
+            a = j
+        if target[j] > target[t]:
+            t = j
+    return 1 if a == t else 0
+
+
+@jit
+def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
+                lr, alpha, clip_value, clip_norm, batch_size):
+    # params, grads: (P,)  acts, dacts: (A,)  X: (n, n_in)  Y: (n, n_out)  order: (m,) int64
+    # returns (loss_sum, n_correct, n_done); n_done < m: order[n_done] gave a non-finite loss
+    L = layout.shape[0]
+    out_slot = layer_slice(acts, layout, L - 1)
+    dout_slot = layer_slice(dacts, layout, L - 1)
+    out_act = activations[L - 1]
+    m = order.shape[0]
+    loss_sum = 0.0
+    n_correct = 0
+    fused = batch_size == 1 and clip_norm == 0
+    for start in range(0, m, batch_size):
+        stop = min(start + batch_size, m)
+        if not fused:
+            grads[:] = 0
+        for k in range(start, stop):
+            i = order[k]
+            network_forward(acts, X[i], params, layout, activations)
+            value = loss_forward_backward(dout_slot, out_slot, Y[i], out_act, loss)
+            if not math.isfinite(value):
+                return loss_sum, n_correct, k
+            loss_sum += value
+            n_correct += argmax_equal(out_slot, Y[i])
+            if fused:
+                network_backward_sgd(dacts, params, acts, X[i], layout, activations,
+                                     lr, alpha, clip_value)
+            else:
+                network_backward(grads, dacts, acts, X[i], params, layout, activations)
+        if not fused:
+            scale = params.dtype.type(1.0 / (stop - start))
+            sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm)
+    return loss_sum, n_correct, m
+
+
+@jit
+def predict(out, X, params, acts, layout, activations):
+    # out: (n, n_out)  X: (n, n_in)  acts: (A,) scratch
+    L = layout.shape[0]
+    for i in range(X.shape[0]):
+        network_forward(acts, X[i], params, layout, activations)
+        last = layer_slice(acts, layout, L - 1)
+        for j in range(last.shape[0]):
+            out[i, j] = last[j]
