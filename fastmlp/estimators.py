@@ -154,6 +154,7 @@ class _BaseMLP:
         public lists at views of params_ so the kernels train what the user sees."""
         self._check_fitted()
         views_c, views_i = coef_views(self.params_, self.layout_)
+        replaced = False
         for name, given, views in (("coefs_", self.coefs_, views_c),
                                    ("intercepts_", self.intercepts_, views_i)):
             if len(given) != len(views):
@@ -162,6 +163,7 @@ class _BaseMLP:
             for l, (g, v) in enumerate(zip(given, views)):
                 if _same_view(g, v):
                     continue
+                replaced = True
                 arr = np.asarray(g)
                 if arr.dtype.kind not in "biuf":
                     raise ValueError(f"{name}[{l}] must be a real numeric array, got dtype "
@@ -171,7 +173,26 @@ class _BaseMLP:
                 if not np.isfinite(arr).all():
                     raise ValueError(f"{name}[{l}] contains NaN or infinity")
                 v[...] = arr
-        self.coefs_, self.intercepts_ = views_c, views_i
+        if replaced:
+            # re-point only when needed: predict must not change the estimator's __dict__
+            self.coefs_, self.intercepts_ = views_c, views_i
+
+    def __getstate__(self):
+        """Pickle without the coefs_/intercepts_ views (pickle would copy them apart from
+        params_); __setstate__ re-creates them, so an unpickled model trains what it shows."""
+        state = self.__dict__.copy()
+        if "params_" in state:
+            self._sync_params()
+            state.pop("coefs_", None)
+            state.pop("intercepts_", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if "params_" in state:
+            if not self.params_.flags.writeable:  # e.g. joblib's read-only memory maps
+                self.params_ = self.params_.copy()
+            self.coefs_, self.intercepts_ = coef_views(self.params_, self.layout_)
 
     # ------------------------------------------------------------------ training
 
@@ -209,7 +230,6 @@ class _BaseMLP:
         acts = np.zeros(n_acts, dtype=dtype)
         dacts = np.zeros(n_acts, dtype=dtype)
         best_score, best_params, stall = -np.inf, None, 0
-        start_epoch = self.n_iter_
         for e in range(epochs):
             tic = time.perf_counter()
             order = (self._rng.permutation(n) if self.shuffle else np.arange(n)).astype(np.int64)
@@ -218,8 +238,10 @@ class _BaseMLP:
             loss_sum, n_correct = 0.0, 0
             for s in range(0, n, chunk):
                 idx = order[s:s + chunk]
+                # progress counts every epoch since the last fresh start, so schedules go on
+                # decaying across partial_fit calls; linear reaches zero after self.epochs
                 lr = learning_rate_at(self.lr_schedule, self.learning_rate,
-                                      (self.n_iter_ - start_epoch) + s / n, epochs,
+                                      self.n_iter_ + s / n, max(int(self.epochs), epochs),
                                       self.lr_decay, self.lr_step)
                 ls, nc, done = backend.train_epoch(
                     self.params_, grads, acts, dacts, X, Y, idx, self.layout_,
@@ -330,6 +352,11 @@ class MLPClassifier(_BaseMLP):
 
     _default_output_activation = "softmax"
     _default_loss = "cross_entropy"
+    _estimator_type = "classifier"
+
+    def __sklearn_tags__(self):
+        from .sklearn_compat import sklearn_tags
+        return sklearn_tags(self, "classifier")
 
     def _encode(self, y, n):
         y = np.asarray(y)
@@ -343,7 +370,7 @@ class MLPClassifier(_BaseMLP):
             if not np.isfinite(y).all():
                 raise ValueError("y contains NaN or infinity")
             if not np.all(y == np.round(y)):
-                raise ValueError("y has non-integer float values: a classifier needs class "
+                raise ValueError("y has non-integer (continuous) float values: a classifier needs class "
                                  "labels; use MLPRegressor for real-valued targets")
         if y.dtype.kind == "O":
             y = y.astype(str) if all(isinstance(v, str) for v in y) else y
@@ -402,7 +429,8 @@ class MLPClassifier(_BaseMLP):
 
     def predict(self, X):
         """The most probable class label for every row of X."""
-        return self.classes_[np.argmax(self._predict_raw(X), axis=1)]
+        raw = self._predict_raw(X)  # first: raises NotFittedError on an unfitted model
+        return self.classes_[np.argmax(raw, axis=1)]
 
     def score(self, X, y):
         """Mean accuracy on (X, y)."""
@@ -417,6 +445,11 @@ class MLPRegressor(_BaseMLP):
 
     _default_output_activation = "identity"
     _default_loss = "squared_error"
+    _estimator_type = "regressor"
+
+    def __sklearn_tags__(self):
+        from .sklearn_compat import sklearn_tags
+        return sklearn_tags(self, "regressor")
 
     def _prepare_xy(self, X, y, reset, classes=None):
         dtype = check_dtype(self.dtype)
