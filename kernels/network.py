@@ -6,9 +6,12 @@ Layout (see fastmlp/reference.py): params = W0, b0, W1, b1, ... flat; ``layout[l
 
 import math
 
-from .codes import IDENTITY
+import numpy as np
+
+from .codes import IDENTITY, RELU
 from .config import jit
-from .dense import clip_gradient, dense_backward, dense_backward_sgd, dense_forward
+from .dense import (clip_gradient, dense_backward_rows, dense_backward_sgd_rows, dense_forward_rows,
+                    nonzero_rows)
 
 
 @jit
@@ -25,48 +28,95 @@ def layer_slice(buf, layout, l):
 
 
 @jit
-def network_forward(acts, x, params, layout, activations):
-    # acts: (A,) flat  x: (n_in,)  params: (P,) flat  layout: (L, 5)  activations: (L,)
-    for l in range(layout.shape[0]):
-        W, b = layer_views(params, layout, l)
-        if l == 0:
-            dense_forward(layer_slice(acts, layout, 0), x, W, b, activations[0])
-        else:
-            dense_forward(layer_slice(acts, layout, l), layer_slice(acts, layout, l - 1), W, b,
-                          activations[l])
+def idx_offset(layout, l):
+    # where layer l's compacted input rows start in the (sum of fan_in,) idx scratch
+    off = 0
+    for k in range(l):
+        off += layout[k, 0]
+    return off
 
 
 @jit
-def network_backward(grads, dacts, acts, x, params, layout, activations):
-    # grads: (P,) ACCUMULATES  dacts, acts: (A,)  x: (n_in,); output dz already in dacts
+def forward_sample(acts, idx, nnz, x, params, layout, activations):
+    # acts: (A,)  idx: (sum fan_in,) int64 scratch  nnz: (L,) int64  x: (n_in,)  params: (P,)
+    # fills idx/nnz with each layer's non-zero input rows; the backward reuses them
+    for l in range(layout.shape[0]):
+        W, b = layer_views(params, layout, l)
+        inp = x if l == 0 else layer_slice(acts, layout, l - 1)
+        rows = idx[idx_offset(layout, l):]
+        nnz[l] = nonzero_rows(rows, inp)
+        dense_forward_rows(layer_slice(acts, layout, l), inp, rows, nnz[l], W, b, activations[l])
+
+
+@jit
+def network_forward(acts, x, params, layout, activations):
+    # acts: (A,) flat  x: (n_in,)  params: (P,) flat  layout: (L, 5)  activations: (L,)
+    idx = np.empty(layout[:, 0].sum(), np.int64)  # one-off call; train_epoch keeps its own
+    nnz = np.empty(layout.shape[0], np.int64)
+    forward_sample(acts, idx, nnz, x, params, layout, activations)
+
+
+@jit
+def backward_sample(grads, dacts, acts, idx, nnz, x, params, layout, activations):
+    # grads: (P,) ACCUMULATES  dacts, acts: (A,)  idx, nnz: from forward_sample on the same x
     L = layout.shape[0]
     for l in range(L - 1, -1, -1):
         W, _ = layer_views(params, layout, l)
         dW, db = layer_views(grads, layout, l)
         act = IDENTITY if l == L - 1 else activations[l]
-        dout = layer_slice(dacts, layout, l)
-        out = layer_slice(acts, layout, l)
+        rows = idx[idx_offset(layout, l):]
         if l == 0:
-            dense_backward(dacts[:0], dW, db, dout, out, x, W, act)
+            dense_backward_rows(dacts[:0], dW, db, layer_slice(dacts, layout, 0),
+                                layer_slice(acts, layout, 0), x, rows, nnz[0], W, act, False)
         else:
-            dense_backward(layer_slice(dacts, layout, l - 1), dW, db, dout, out,
-                           layer_slice(acts, layout, l - 1), W, act)
+            dense_backward_rows(layer_slice(dacts, layout, l - 1), dW, db,
+                                layer_slice(dacts, layout, l), layer_slice(acts, layout, l),
+                                layer_slice(acts, layout, l - 1), rows, nnz[l], W, act,
+                                activations[l - 1] == RELU)
+
+
+@jit
+def network_backward(grads, dacts, acts, x, params, layout, activations):
+    # grads: (P,) ACCUMULATES  dacts, acts: (A,)  x: (n_in,); output dz already in dacts
+    idx = np.empty(layout[:, 0].sum(), np.int64)
+    nnz = np.empty(layout.shape[0], np.int64)
+    for l in range(layout.shape[0]):
+        inp = x if l == 0 else layer_slice(acts, layout, l - 1)
+        nnz[l] = nonzero_rows(idx[idx_offset(layout, l):], inp)
+    backward_sample(grads, dacts, acts, idx, nnz, x, params, layout, activations)
+
+
+@jit
+def backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha,
+                        clip_value):
+    # dacts, acts: (A,)  params: (P,) updated in place  idx, nnz: from forward_sample on x
+    L = layout.shape[0]
+    for l in range(L - 1, -1, -1):
+        W, b = layer_views(params, layout, l)
+        act = IDENTITY if l == L - 1 else activations[l]
+        rows = idx[idx_offset(layout, l):]
+        if l == 0:
+            dense_backward_sgd_rows(dacts[:0], layer_slice(dacts, layout, 0),
+                                    layer_slice(acts, layout, 0), x, rows, nnz[0], W, b, act,
+                                    False, lr, alpha, clip_value)
+        else:
+            # a ReLU input's zero rows get dinp = 0: the next activation_backward zeroes them
+            dense_backward_sgd_rows(layer_slice(dacts, layout, l - 1),
+                                    layer_slice(dacts, layout, l), layer_slice(acts, layout, l),
+                                    layer_slice(acts, layout, l - 1), rows, nnz[l], W, b, act,
+                                    activations[l - 1] == RELU, lr, alpha, clip_value)
 
 
 @jit
 def network_backward_sgd(dacts, params, acts, x, layout, activations, lr, alpha, clip_value):
     # dacts, acts: (A,)  params: (P,) updated in place  x: (n_in,); output dz already in dacts
-    L = layout.shape[0]
-    for l in range(L - 1, -1, -1):
-        W, b = layer_views(params, layout, l)
-        act = IDENTITY if l == L - 1 else activations[l]
-        dout = layer_slice(dacts, layout, l)
-        out = layer_slice(acts, layout, l)
-        if l == 0:
-            dense_backward_sgd(dacts[:0], dout, out, x, W, b, act, lr, alpha, clip_value)
-        else:
-            dense_backward_sgd(layer_slice(dacts, layout, l - 1), dout, out,
-                               layer_slice(acts, layout, l - 1), W, b, act, lr, alpha, clip_value)
+    idx = np.empty(layout[:, 0].sum(), np.int64)
+    nnz = np.empty(layout.shape[0], np.int64)
+    for l in range(layout.shape[0]):
+        inp = x if l == 0 else layer_slice(acts, layout, l - 1)
+        nnz[l] = nonzero_rows(idx[idx_offset(layout, l):], inp)
+    backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha,
+                        clip_value)
 
 
 @jit

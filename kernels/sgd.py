@@ -6,9 +6,11 @@ function only computes. No allocation and no RNG: the caller passes buffers and 
 
 import math
 
+import numpy as np
+
 from .config import jit
 from .loss import loss_forward_backward
-from .network import layer_slice, network_backward, network_backward_sgd, network_forward, sgd_update
+from .network import backward_sample, backward_sgd_sample, forward_sample, layer_slice, sgd_update
 
 
 @jit
@@ -37,23 +39,27 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     loss_sum = 0.0
     n_correct = 0
     fused = batch_size == 1 and clip_norm == 0
+    # scratch for the compacted non-zero input rows of every layer: allocated once per call,
+    # nothing is allocated per sample
+    idx = np.empty(layout[:, 0].sum(), np.int64)
+    nnz = np.empty(L, np.int64)
     for start in range(0, m, batch_size):
         stop = min(start + batch_size, m)
         if not fused:
             grads[:] = 0
         for k in range(start, stop):
             i = order[k]
-            network_forward(acts, X[i], params, layout, activations)
+            forward_sample(acts, idx, nnz, X[i], params, layout, activations)
             value = loss_forward_backward(dout_slot, out_slot, Y[i], out_act, loss)
             if not math.isfinite(value):
                 return loss_sum, n_correct, k
             loss_sum += value
             n_correct += argmax_equal(out_slot, Y[i])
             if fused:
-                network_backward_sgd(dacts, params, acts, X[i], layout, activations,
-                                     lr, alpha, clip_value)
+                backward_sgd_sample(dacts, params, acts, idx, nnz, X[i], layout, activations,
+                                    lr, alpha, clip_value)
             else:
-                network_backward(grads, dacts, acts, X[i], params, layout, activations)
+                backward_sample(grads, dacts, acts, idx, nnz, X[i], params, layout, activations)
         if not fused:
             scale = params.dtype.type(1.0 / (stop - start))
             sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm)
@@ -64,8 +70,10 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
 def predict(out, X, params, acts, layout, activations):
     # out: (n, n_out)  X: (n, n_in)  acts: (A,) scratch
     L = layout.shape[0]
+    idx = np.empty(layout[:, 0].sum(), np.int64)
+    nnz = np.empty(L, np.int64)
     for i in range(X.shape[0]):
-        network_forward(acts, X[i], params, layout, activations)
+        forward_sample(acts, idx, nnz, X[i], params, layout, activations)
         last = layer_slice(acts, layout, L - 1)
         for j in range(last.shape[0]):
             out[i, j] = last[j]
