@@ -7,7 +7,20 @@ import zipfile
 
 import numpy as np
 
+from .layout import layer_sizes
+
 FORMAT_VERSION = 1
+
+
+def _json_default(value):
+    """JSON for the NumPy values a hyperparameter may legitimately hold (np.float32(0.1),
+    np.int64(3), dtype=np.float32); anything else cannot be saved without pickle."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.dtype, type)):
+        return np.dtype(value).name
+    raise TypeError(f"hyperparameter value {value!r} of type {type(value).__name__} cannot be "
+                    f"saved (only numbers, strings, None and tuples of them)")
 
 
 def save(model, path):
@@ -18,11 +31,18 @@ def save(model, path):
     params = model.get_params()
     if not isinstance(params.get("random_state"), (int, type(None))):
         params["random_state"] = None  # a Generator is not data; the weights are what matter
-    params["hidden_layer_sizes"] = list(np.atleast_1d(params["hidden_layer_sizes"]).tolist())
+    # the fitted architecture and dtype (not hyperparameters changed since the fit), as JSON
+    params["hidden_layer_sizes"] = list(layer_sizes(model.layout_)[1:-1])
+    if not (isinstance(params["dtype"], str) and params["dtype"] == model.params_.dtype.name):
+        params["dtype"] = model.params_.dtype.name
+    try:
+        hyperparameters = json.dumps(params, default=_json_default)
+    except TypeError as exc:
+        raise ValueError(f"cannot save this model: {exc}") from None
     arrays = dict(
         format_version=np.array(FORMAT_VERSION),
         estimator=np.array(type(model).__name__),
-        hyperparameters=np.array(json.dumps(params)),
+        hyperparameters=np.array(hyperparameters),
         layout=model.layout_,
         params=model.params_,
         n_iter=np.array(model.n_iter_),
@@ -46,6 +66,8 @@ def save(model, path):
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        os.chmod(tmp, os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -55,36 +77,58 @@ def save(model, path):
 
 
 def load(path):
-    """A fitted model from a file written by ``save``. Raises ValueError on anything else."""
-    from .estimators import MLPClassifier, MLPRegressor
-    from .layout import coef_views, make_layout
-
+    """A fitted model from a file written by ``save``. Raises FileNotFoundError for a missing
+    file and ValueError for anything that is not an intact model file of this format version.
+    The file is read with allow_pickle=False, so no code in it ever runs."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such model file: {path!r}")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        f = np.load(path, allow_pickle=False)
+        if not isinstance(f, np.lib.npyio.NpzFile):  # a .npy file gives a plain array
+            raise ValueError(f"a single {type(f).__name__}, not a .npz archive")
+        with f:
             data = {k: f[k] for k in f.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
         raise ValueError(f"{path!r} is not a readable fastmlp model file "
                          f"({type(exc).__name__}: {exc})") from None
     if "format_version" not in data or "params" not in data:
         raise ValueError(f"{path!r} is not a fastmlp model file (no format_version/params)")
-    version = int(data["format_version"])
+    try:
+        version = int(data["format_version"])
+    except (TypeError, ValueError):
+        raise ValueError(f"{path!r} has an unreadable format_version "
+                         f"{data['format_version']!r}") from None
     if version != FORMAT_VERSION:
         raise ValueError(f"{path!r} has model format version {version}; this fastmlp reads "
                          f"version {FORMAT_VERSION}")
+    try:
+        return _from_arrays(data, path)
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
+        if isinstance(exc, ValueError) and str(exc).startswith(repr(path)):
+            raise
+        raise ValueError(f"{path!r} is corrupt: {type(exc).__name__}: {exc}") from None
+
+
+def _from_arrays(data, path):
+    from .estimators import MLPClassifier, MLPRegressor
+    from .layout import coef_views, make_layout
+
     kinds = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
     kind = str(data["estimator"])
     if kind not in kinds:
         raise ValueError(f"{path!r} holds an unknown estimator {kind!r}")
-    model = kinds[kind](**json.loads(str(data["hyperparameters"])))
+    hyperparameters = json.loads(str(data["hyperparameters"]))
+    if not isinstance(hyperparameters, dict):
+        raise ValueError(f"{path!r} is corrupt: hyperparameters are not a JSON object")
+    model = kinds[kind](**hyperparameters)
     model.hidden_layer_sizes = tuple(model.hidden_layer_sizes)
     cfg = model._resolve()
     layout = np.ascontiguousarray(data["layout"], dtype=np.int64)
     params = np.ascontiguousarray(data["params"])
     sizes = (int(layout[0, 0]),) + tuple(int(v) for v in layout[:, 1]) if layout.ndim == 2 and len(layout) else ()
-    expected_layout, n_params, _ = make_layout(sizes) if len(sizes) >= 2 else (None, -1, 0)
+    valid_sizes = len(sizes) >= 2 and all(s >= 1 for s in sizes)
+    expected_layout, n_params, _ = make_layout(sizes) if valid_sizes else (None, -1, 0)
     if (expected_layout is None or not np.array_equal(layout, expected_layout) or
             params.shape != (n_params,) or params.dtype != cfg["dtype"] or
             sizes[1:-1] != cfg["hidden"]):
@@ -97,15 +141,19 @@ def load(path):
     model.n_features_in_ = sizes[0]
     model.n_iter_ = int(data.get("n_iter", 0))
     model.t_ = 0
-    model.loss_curve_ = [float(v) for v in data.get("loss_curve", [])]
+    model.loss_curve_ = [float(v) for v in np.asarray(data.get("loss_curve", []), np.float64)]
     model.accuracy_curve_ = []
     model.validation_scores_ = []
     model._cfg = cfg
     if "classes" in data:
+        if data["classes"].ndim != 1:
+            raise ValueError(f"{path!r} is corrupt: classes must be 1-D")
         model.classes_ = data["classes"]
         if len(model.classes_) != sizes[-1]:
             raise ValueError(f"{path!r} is corrupt: {len(model.classes_)} classes for "
                              f"{sizes[-1]} outputs")
+    elif kind == "MLPClassifier":
+        raise ValueError(f"{path!r} is corrupt: a classifier without classes")
     if "y_ndim" in data:
         model._y_ndim = int(data["y_ndim"])
     return model

@@ -1,0 +1,293 @@
+"""Model files: save is atomic, load refuses anything but an intact model file, never unpickles."""
+
+import io
+import os
+import pickle
+import stat
+import zipfile
+
+import numpy as np
+import pytest
+
+import fastmlp
+from fastmlp import MLPClassifier, MLPRegressor, NotFittedError
+from fastmlp.persistence import FORMAT_VERSION
+
+
+def data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 5))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    return X, y
+
+
+def fitted(**kw):
+    params = dict(hidden_layer_sizes=(6,), epochs=2, learning_rate=0.05, random_state=0)
+    params.update(kw)
+    X, y = data()
+    return MLPClassifier(**params).fit(X, y)
+
+
+def arrays_of(path):
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+class Payload:
+    """Unpickling this creates the file ``marker``: proof that code in a file ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+# ------------------------------------------------------------------ save
+
+
+def test_numpy_typed_hyperparameters_save_and_load(tmp_path):
+    m = fitted(dtype=np.float32, learning_rate=np.float32(0.05), epochs=np.int64(2),
+               hidden_layer_sizes=np.array([6]))
+    loaded = fastmlp.load(m.save(tmp_path / "m.npz"))
+    np.testing.assert_array_equal(loaded.params_, m.params_)
+    assert loaded.params_.dtype == np.float32 and loaded.dtype == "float32"
+    X, _ = data()
+    np.testing.assert_array_equal(loaded.predict_proba(X), m.predict_proba(X))
+
+
+def test_save_records_the_fitted_architecture_not_later_hyperparameter_edits(tmp_path):
+    m = fitted()
+    m.set_params(hidden_layer_sizes=(99, 99), dtype="float64")  # not refitted
+    loaded = fastmlp.load(m.save(tmp_path / "m.npz"))
+    assert loaded.hidden_layer_sizes == (6,) and loaded.params_.dtype == np.float32
+    np.testing.assert_array_equal(loaded.params_, m.params_)
+
+
+def test_save_of_an_unfitted_model_fails_and_leaves_the_file(tmp_path):
+    target = tmp_path / "m.npz"
+    target.write_bytes(b"previous")
+    with pytest.raises(NotFittedError, match="not fitted"):
+        MLPClassifier().save(target)
+    assert target.read_bytes() == b"previous"
+
+
+def test_saved_file_is_not_private(tmp_path):
+    path = fitted().save(tmp_path / "m.npz")
+    assert stat.S_IMODE(os.stat(path).st_mode) & 0o044 == 0o044  # not mkstemp's 0600
+
+
+@pytest.mark.parametrize("where", ["savez", "replace"])
+@pytest.mark.parametrize("exc", [OSError("disk full"), KeyboardInterrupt()])
+def test_crash_mid_save_keeps_the_previous_file_and_leaves_no_temp_file(tmp_path, monkeypatch,
+                                                                       where, exc):
+    old = fitted(random_state=1)
+    path = old.save(tmp_path / "model.npz")
+    before = open(path, "rb").read()
+    new = fitted(random_state=2)
+    assert not np.array_equal(new.params_, old.params_)
+
+    if where == "savez":
+        real = np.savez
+
+        def crash(f, **arrays):  # write part of the archive, then die
+            real(f, **{k: arrays[k] for k in list(arrays)[:2]})
+            raise exc
+        monkeypatch.setattr(np, "savez", crash)
+    else:
+        def crash(src, dst):
+            raise exc
+        monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(type(exc)):
+        new.save(path)
+    monkeypatch.undo()
+    assert open(path, "rb").read() == before
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]  # no .fastmlp-*.tmp left behind
+    np.testing.assert_array_equal(fastmlp.load(path).params_, old.params_)
+
+
+def test_save_overwrites_atomically_when_nothing_goes_wrong(tmp_path):
+    path = fitted(random_state=1).save(tmp_path / "model")
+    assert path.endswith("model.npz")
+    new = fitted(random_state=2)
+    new.save(path)
+    np.testing.assert_array_equal(fastmlp.load(path).params_, new.params_)
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]
+
+
+# ------------------------------------------------------------------ load: not a model file
+
+
+def test_load_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such model file"):
+        fastmlp.load(tmp_path / "nope.npz")
+
+
+@pytest.mark.parametrize("cut", [0, 10, 100, 0.5, -30])
+def test_load_truncated_file(tmp_path, cut):
+    path = fitted().save(tmp_path / "m.npz")
+    raw = open(path, "rb").read()
+    n = int(len(raw) * cut) if isinstance(cut, float) else (cut % len(raw))
+    bad = tmp_path / "cut.npz"
+    bad.write_bytes(raw[:n])
+    with pytest.raises(ValueError, match="not a readable fastmlp model file"):
+        fastmlp.load(bad)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_load_random_bytes(tmp_path, seed):
+    bad = tmp_path / "random.npz"
+    bad.write_bytes(np.random.default_rng(seed).bytes(2000))
+    with pytest.raises(ValueError, match="not a readable fastmlp model file"):
+        fastmlp.load(bad)
+
+
+def test_load_of_a_npy_array(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros(3))
+    with pytest.raises(ValueError, match="not a .npz archive"):
+        fastmlp.load(tmp_path / "a.npy")
+
+
+def test_load_of_an_unrelated_npz(tmp_path):
+    np.savez(tmp_path / "x.npz", weights=np.zeros(3))
+    with pytest.raises(ValueError, match="not a fastmlp model file"):
+        fastmlp.load(tmp_path / "x.npz")
+
+
+@pytest.mark.parametrize("version", [0, FORMAT_VERSION + 1, 99])
+def test_load_wrong_format_version(tmp_path, version):
+    path = fitted().save(tmp_path / "m.npz")
+    arrays = arrays_of(path)
+    arrays["format_version"] = np.array(version)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=f"format version {version}; this fastmlp reads "
+                                         f"version {FORMAT_VERSION}"):
+        fastmlp.load(path)
+
+
+def test_load_unreadable_format_version(tmp_path):
+    path = fitted().save(tmp_path / "m.npz")
+    arrays = arrays_of(path)
+    arrays["format_version"] = np.array("one")
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="unreadable format_version"):
+        fastmlp.load(path)
+
+
+# ------------------------------------------------------------------ load: never unpickles
+
+
+def test_the_payload_is_live(tmp_path):
+    """Guard for the tests below: unpickling the payload really does create the marker."""
+    marker = tmp_path / "ran"
+    pickle.loads(pickle.dumps(Payload(str(marker))))
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("key", ["params", "hyperparameters", "classes", "extra"])
+def test_pickle_bearing_npz_is_refused_and_never_unpickled(tmp_path, key):
+    marker = tmp_path / "code-ran"
+    path = fitted().save(tmp_path / "m.npz")
+    arrays = arrays_of(path)
+    arrays[key] = np.array([Payload(str(marker))], dtype=object)
+    np.savez(path, allow_pickle=True, **arrays)  # an object array: stored as a pickle
+    with zipfile.ZipFile(path) as z:  # the payload really is in the file
+        assert f"{key}.npy" in z.namelist()
+    with pytest.raises(ValueError, match="not a readable fastmlp model file.*pickle"):
+        fastmlp.load(path)
+    assert not marker.exists()
+
+
+def test_raw_pickle_file_is_refused_and_never_unpickled(tmp_path):
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "model.npz"
+    path.write_bytes(pickle.dumps({"params": Payload(str(marker))}))
+    with pytest.raises(ValueError, match="not a readable fastmlp model file"):
+        fastmlp.load(path)
+    assert not marker.exists()
+
+
+def test_pickled_npy_is_refused_and_never_unpickled(tmp_path):
+    marker = tmp_path / "code-ran"
+    buf = io.BytesIO()
+    np.save(buf, np.array([Payload(str(marker))], dtype=object), allow_pickle=True)
+    path = tmp_path / "model.npz"
+    path.write_bytes(buf.getvalue())
+    with pytest.raises(ValueError, match="not a readable fastmlp model file"):
+        fastmlp.load(path)
+    assert not marker.exists()
+
+
+# ------------------------------------------------------------------ load: inconsistent contents
+
+
+def _corrupt(arrays, how):
+    a = dict(arrays)
+    if how == "params_short":
+        a["params"] = a["params"][:-1]
+    elif how == "params_dtype":
+        a["params"] = a["params"].astype(np.float64)
+    elif how == "params_nan":
+        a["params"] = a["params"].copy()
+        a["params"][3] = np.nan
+    elif how == "layout_offsets":
+        a["layout"] = a["layout"].copy()
+        a["layout"][-1, 2] += 1
+    elif how == "layout_zero_sizes":
+        a["layout"] = np.zeros((2, 5), np.int64)
+    elif how == "layout_1d":
+        a["layout"] = a["layout"].ravel()
+    elif how == "hidden_mismatch":
+        a["hyperparameters"] = np.array(str(a["hyperparameters"]).replace(
+            '"hidden_layer_sizes": [6]', '"hidden_layer_sizes": [7]'))
+    elif how == "bad_json":
+        a["hyperparameters"] = np.array("{not json")
+    elif how == "json_not_object":
+        a["hyperparameters"] = np.array("[1, 2]")
+    elif how == "unknown_hyperparameter":
+        a["hyperparameters"] = np.array('{"no_such_option": 1}')
+    elif how == "invalid_hyperparameter":
+        a["hyperparameters"] = np.array(str(a["hyperparameters"]).replace(
+            '"activation": "relu"', '"activation": "swish"'))
+    elif how == "unknown_estimator":
+        a["estimator"] = np.array("os.system")
+    elif how == "no_estimator":
+        del a["estimator"]
+    elif how == "no_layout":
+        del a["layout"]
+    elif how == "classes_count":
+        a["classes"] = a["classes"][:-1]
+    elif how == "no_classes":
+        del a["classes"]
+    elif how == "loss_curve_text":
+        a["loss_curve"] = np.array(["a", "b"])
+    changed = [k for k in set(a) | set(arrays) if k not in a or k not in arrays or
+               a[k].shape != arrays[k].shape or a[k].dtype != arrays[k].dtype or
+               not np.array_equal(a[k], arrays[k], equal_nan=a[k].dtype.kind == "f")]
+    assert changed, how  # the corruption really changed the file
+    return a
+
+
+CORRUPTIONS = ["params_short", "params_dtype", "params_nan", "layout_offsets",
+               "layout_zero_sizes", "layout_1d", "hidden_mismatch", "bad_json",
+               "json_not_object", "unknown_hyperparameter", "invalid_hyperparameter",
+               "unknown_estimator", "no_estimator", "no_layout", "classes_count", "no_classes",
+               "loss_curve_text"]
+
+
+@pytest.mark.parametrize("how", CORRUPTIONS)
+def test_inconsistent_model_file_is_a_clear_value_error(tmp_path, how):
+    path = fitted().save(tmp_path / "m.npz")
+    assert '"hidden_layer_sizes": [6]' in str(arrays_of(path)["hyperparameters"])
+    np.savez(path, **_corrupt(arrays_of(path), how))
+    with pytest.raises(ValueError, match=r"m\.npz'? (is corrupt|holds|is not)"):
+        fastmlp.load(path)
+
+
+def test_regressor_round_trip_keeps_output_shape(tmp_path):
+    X, _ = data()
+    y = X[:, :2].sum(axis=1)
+    m = MLPRegressor(hidden_layer_sizes=(4,), epochs=2, random_state=0).fit(X, y)
+    loaded = fastmlp.load(m.save(tmp_path / "r.npz"))
+    assert loaded.predict(X).shape == (len(X),)
+    np.testing.assert_array_equal(loaded.predict(X), m.predict(X))
