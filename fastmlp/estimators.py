@@ -7,6 +7,8 @@ progress, divergence handling and early stopping. Fitted state ends in ``_``.
 """
 
 import inspect
+import signal
+import threading
 import time
 
 import numpy as np
@@ -20,6 +22,49 @@ from .progress import ProgressBar
 from .schedules import SCHEDULES, learning_rate_at
 from .validation import (check_array, check_choice, check_dtype, check_hidden_layer_sizes,
                          check_positive, check_random_state)
+
+
+class _DeferredInterrupt:
+    """Holds back Ctrl-C (SIGINT) during training until the next chunk boundary.
+
+    A KeyboardInterrupt can otherwise surface anywhere in the Python loop, e.g. right after a
+    kernel returns but before its chunk is counted, leaving weights, t_, n_iter_ and the curves
+    out of step. Only in the main thread and only while Python's default handler is installed;
+    a second Ctrl-C raises at once (the loop then undoes the unfinished chunk).
+    """
+
+    def __init__(self):
+        self.pending = False
+        self._previous = None
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread() and
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def check(self, note):
+        if self.pending:
+            self.pending = False
+            raise _with_note(KeyboardInterrupt(), note)
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        if self.pending and not isinstance(exc, KeyboardInterrupt):
+            raise KeyboardInterrupt  # never swallow a Ctrl-C (e.g. one during a DivergenceError)
+        return False
+
+
+def _with_note(exc, note):
+    if hasattr(exc, "add_note"):  # Python >= 3.11
+        exc.add_note(note)
+    return exc
 
 
 def _same_view(a, b):
@@ -111,8 +156,11 @@ class _BaseMLP:
         check_positive("lr_decay", self.lr_decay)
         check_positive("lr_step", self.lr_step)
         check_positive("epochs", self.epochs, integer=True)
-        if self.batch_size != "full":
-            check_positive("batch_size", self.batch_size, integer=True)
+        if not (isinstance(self.batch_size, str) and self.batch_size == "full"):
+            if (isinstance(self.batch_size, str) or isinstance(self.batch_size, bool) or
+                    not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 1):
+                raise ValueError(f"batch_size={self.batch_size!r} is not valid; expected an "
+                                 f"integer > 0 or 'full'")
         check_positive("alpha", self.alpha, allow_zero=True)
         check_positive("clip_value", self.clip_value, allow_zero=True)
         check_positive("clip_norm", self.clip_norm, allow_zero=True)
@@ -149,14 +197,40 @@ class _BaseMLP:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit or "
                                  f"partial_fit first (or fastmlp.load a saved model)")
 
+    def _check_state(self):
+        """layout_ and params_ must be exactly what the kernels index blindly (they never
+        check bounds): a valid layout and a C-contiguous float32/float64 buffer of its size."""
+        layout, params = self.layout_, self.params_
+        ok = (isinstance(layout, np.ndarray) and layout.dtype == np.int64 and layout.ndim == 2
+              and layout.shape[0] >= 1 and layout.shape[1] == 5 and layout.flags.c_contiguous
+              and bool((layout[:, :2] >= 1).all()))
+        if ok:
+            expected, n_params, _ = make_layout(layer_sizes(layout))
+            ok = np.array_equal(layout, expected)
+        if not ok:
+            raise ValueError("layout_ was modified and no longer describes a network; refit "
+                             "the model (or fastmlp.load it again)")
+        if not (isinstance(params, np.ndarray) and params.dtype in (np.float32, np.float64)
+                and params.shape == (n_params,) and params.flags.c_contiguous and
+                params.flags.writeable):
+            got = (f"{params.dtype} array of shape {params.shape}"
+                   if isinstance(params, np.ndarray) else type(params).__name__)
+            raise ValueError(f"params_ must be a writeable C-contiguous float32 or float64 array "
+                             f"of shape ({n_params},) for this network, got {got}; do not "
+                             f"replace params_ (edit coefs_/intercepts_ instead)")
+
     def _sync_params(self):
         """Take in coefs_/intercepts_ the user replaced, after checking them; then re-point the
         public lists at views of params_ so the kernels train what the user sees."""
         self._check_fitted()
+        self._check_state()
         views_c, views_i = coef_views(self.params_, self.layout_)
         replaced = False
         for name, given, views in (("coefs_", self.coefs_, views_c),
                                    ("intercepts_", self.intercepts_, views_i)):
+            if not isinstance(given, (list, tuple)):
+                raise ValueError(f"{name} must be a list of {len(views)} arrays (one per layer), "
+                                 f"got {type(given).__name__}")
             if len(given) != len(views):
                 raise ValueError(f"{name} has {len(given)} arrays but the network has "
                                  f"{len(views)} layers")
@@ -170,9 +244,12 @@ class _BaseMLP:
                                      f"{arr.dtype}")
                 if arr.shape != v.shape:
                     raise ValueError(f"{name}[{l}] has shape {arr.shape}, expected {v.shape}")
-                if not np.isfinite(arr).all():
-                    raise ValueError(f"{name}[{l}] contains NaN or infinity")
-                v[...] = arr
+                with np.errstate(over="ignore", invalid="ignore"):
+                    cast = arr.astype(v.dtype)
+                if not np.isfinite(cast).all():
+                    raise ValueError(f"{name}[{l}] contains NaN or infinity, or values too large "
+                                     f"for {v.dtype}")
+                v[...] = cast
         if replaced:
             # re-point only when needed: predict must not change the estimator's __dict__
             self.coefs_, self.intercepts_ = views_c, views_i
@@ -213,13 +290,25 @@ class _BaseMLP:
             if sizes[0] != n_in:
                 raise ValueError(f"X has {n_in} features, but the model was fitted with "
                                  f"{sizes[0]} features")
+            if not np.isfinite(self.params_).all():
+                raise ValueError("the model's weights contain NaN or infinity (coefs_ or "
+                                 "intercepts_ edited in place?); set finite weights or refit")
             if not hasattr(self, "_rng"):
                 self._rng = check_random_state(self.random_state)
         self._cfg = cfg
         return cfg
 
     def _train(self, X, Y, epochs, cfg, validation=None, epoch_callback=None):
-        """Run ``epochs`` epochs over (X, Y) with validation/early stopping; updates state."""
+        """Run ``epochs`` epochs over (X, Y) with validation/early stopping; updates state.
+
+        Ctrl-C: the model keeps the weights of the last completed chunk of ``chunk_size``
+        samples, with n_iter_ (completed epochs), t_ (samples trained) and the per-epoch curves
+        consistent with them, and the KeyboardInterrupt is re-raised.
+        """
+        with _DeferredInterrupt() as interrupt:
+            return self._train_loop(X, Y, epochs, cfg, validation, epoch_callback, interrupt)
+
+    def _train_loop(self, X, Y, epochs, cfg, validation, epoch_callback, interrupt):
         backend = get_backend(self.backend)
         dtype = cfg["dtype"]
         n = X.shape[0]
@@ -230,10 +319,12 @@ class _BaseMLP:
         acts = np.zeros(n_acts, dtype=dtype)
         dacts = np.zeros(n_acts, dtype=dtype)
         best_score, best_params, stall = -np.inf, None, 0
+        chunk_start = np.empty_like(self.params_)
         for e in range(epochs):
             tic = time.perf_counter()
             order = (self._rng.permutation(n) if self.shuffle else np.arange(n)).astype(np.int64)
             snapshot = self.params_.copy()
+            t_epoch = self.t_
             bar = ProgressBar(n, f"epoch {self.n_iter_ + 1}") if self.verbose else None
             loss_sum, n_correct = 0.0, 0
             for s in range(0, n, chunk):
@@ -243,21 +334,31 @@ class _BaseMLP:
                 lr = learning_rate_at(self.lr_schedule, self.learning_rate,
                                       self.n_iter_ + s / n, max(int(self.epochs), epochs),
                                       self.lr_decay, self.lr_step)
-                ls, nc, done = backend.train_epoch(
-                    self.params_, grads, acts, dacts, X, Y, idx, self.layout_,
-                    cfg["activations"], cfg["loss"], dtype.type(lr), dtype.type(self.alpha),
-                    dtype.type(self.clip_value), dtype.type(self.clip_norm), B)
-                if done < idx.shape[0]:
-                    self._diverged(snapshot, s + done, int(idx[done]), lr)
-                loss_sum += ls
-                n_correct += nc
-                self.t_ += idx.shape[0]
+                chunk_start[...] = self.params_
+                t_chunk = self.t_
+                try:
+                    ls, nc, done = backend.train_epoch(
+                        self.params_, grads, acts, dacts, X, Y, idx, self.layout_,
+                        cfg["activations"], cfg["loss"], dtype.type(lr), dtype.type(self.alpha),
+                        dtype.type(self.clip_value), dtype.type(self.clip_norm), B)
+                    if done < idx.shape[0]:
+                        self._diverged(snapshot, t_epoch, s + done, int(idx[done]), lr)
+                    loss_sum += ls
+                    n_correct += nc
+                    self.t_ += idx.shape[0]
+                except KeyboardInterrupt as exc:
+                    # raised inside this chunk (before or right after the kernel ran): undo it
+                    self.params_[...] = chunk_start
+                    self.t_ = t_chunk
+                    raise _with_note(exc, self._interrupt_note(s, n)) from None
                 if bar:
                     bar.update(s + idx.shape[0])
+                if s + chunk < n:
+                    interrupt.check(self._interrupt_note(s + chunk, n))
             if bar:
                 bar.close()
             if not np.isfinite(self.params_).all():
-                self._diverged(snapshot, n - 1, int(order[-1]), lr)
+                self._diverged(snapshot, t_epoch, n - 1, int(order[-1]), lr)
             self.n_iter_ += 1
             penalty = 0.5 * self.alpha * sum(float(np.sum(W.astype(np.float64) ** 2))
                                              for W in self.coefs_)
@@ -270,6 +371,7 @@ class _BaseMLP:
                 info["validation_score"] = self.validation_scores_[-1]
             if epoch_callback is not None:
                 epoch_callback(self, info)
+            interrupt.check(self._interrupt_note(n, n))
             if self.n_iter_no_change is not None:
                 score = (self.validation_scores_[-1] if validation is not None
                          else -self.loss_curve_[-1])
@@ -283,8 +385,16 @@ class _BaseMLP:
                         break
         return self
 
-    def _diverged(self, snapshot, position, row, lr):
+    def _interrupt_note(self, done, n):
+        where = (f"after epoch {self.n_iter_}" if done == n else
+                 f"after {done} of {n} samples of epoch {self.n_iter_ + 1}")
+        return (f"fastmlp: training stopped by KeyboardInterrupt {where}. The model keeps the "
+                f"weights of the last completed chunk (n_iter_={self.n_iter_}, t_={self.t_}) "
+                f"and can predict, be saved, or continue with partial_fit.")
+
+    def _diverged(self, snapshot, t_epoch, position, row, lr):
         self.params_[...] = snapshot
+        self.t_ = t_epoch
         epoch = self.n_iter_ + 1
         raise DivergenceError(
             f"Training diverged in epoch {epoch} at sample {position} of the epoch (row {row} "
@@ -296,7 +406,16 @@ class _BaseMLP:
     def _split_validation(self, X, Y, y, validation_data):
         """(X_train, Y_train, (X_val, y_val) or None) from validation_fraction/validation_data."""
         if validation_data is not None:
-            return X, Y, tuple(validation_data)
+            try:
+                X_val, y_val = validation_data
+            except (TypeError, ValueError):
+                raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+            X_val = check_array(X_val, X.dtype, name="validation_data X_val",
+                                n_features=X.shape[1])
+            if len(y_val) != X_val.shape[0]:
+                raise ValueError(f"validation_data: X_val and y_val have different numbers of "
+                                 f"samples: {X_val.shape[0]} and {len(y_val)}")
+            return X, Y, (X_val, y_val)
         if self.validation_fraction and self.validation_fraction > 0:
             n_val = int(round(self.validation_fraction * X.shape[0]))
             if n_val < 1 or n_val >= X.shape[0]:
@@ -317,9 +436,10 @@ class _BaseMLP:
         epoch_callback: optional f(model, info) called after every epoch with a dict of
         epoch, loss, train_accuracy, seconds (and validation_score).
         """
+        self._resolve()  # bad hyperparameters fail before any fitted state changes
         X, Y, y_arr = self._prepare_xy(X, y, reset=True)
-        cfg = self._prepare_training(True, X.shape[1], Y.shape[1])
         X, Y, validation = self._split_validation(X, Y, y_arr, validation_data)
+        cfg = self._prepare_training(True, X.shape[1], Y.shape[1])
         return self._train(X, Y, int(self.epochs), cfg, validation, epoch_callback)
 
     def _predict_raw(self, X):
@@ -331,6 +451,13 @@ class _BaseMLP:
         acts = np.empty(n_acts, dtype=self.params_.dtype)  # per call: predict is thread-safe
         activations = self._activation_codes()
         get_backend(self.backend).predict(out, X, self.params_, acts, self.layout_, activations)
+        if not np.isfinite(out).all():
+            if not np.isfinite(self.params_).all():
+                raise ValueError("the model's weights contain NaN or infinity (coefs_ or "
+                                 "intercepts_ edited in place?); set finite weights or refit")
+            raise ValueError(f"the network's outputs overflowed {out.dtype} (NaN or infinity) "
+                             f"for some rows of X; scale X like the training data or use "
+                             f"dtype='float64'")
         return out
 
     def _activation_codes(self):
@@ -374,16 +501,26 @@ class MLPClassifier(_BaseMLP):
                                  "labels; use MLPRegressor for real-valued targets")
         if y.dtype.kind == "O":
             y = y.astype(str) if all(isinstance(v, str) for v in y) else y
+        if y.dtype.kind == "O":
+            try:
+                np.unique(y)
+            except TypeError:
+                kinds = sorted({type(v).__name__ for v in y})
+                raise ValueError(f"y mixes label types {kinds}; labels must all be numbers or "
+                                 f"all be strings") from None
         return y
 
     def _one_hot(self, y, dtype):
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        unknown = self.classes_[idx] != y
+        try:
+            idx = np.searchsorted(self.classes_, y)
+            idx = np.clip(idx, 0, len(self.classes_) - 1)
+            unknown = np.asarray(self.classes_[idx] != y, dtype=bool)
+        except TypeError:  # e.g. str labels against int classes_: none can match
+            idx, unknown = None, np.ones(len(y), dtype=bool)
         if np.any(unknown):
-            bad = np.unique(np.asarray(y)[unknown])[:5]
-            raise ValueError(f"y contains labels not in classes_ {list(self.classes_)}: "
-                             f"{list(bad)}")
+            bad = np.unique(np.asarray(y)[unknown].astype(str))[:5]
+            raise ValueError(f"y contains labels not in classes_ {self.classes_.tolist()}: "
+                             f"{bad.tolist()}")
         Y = np.zeros((len(y), len(self.classes_)), dtype=dtype)
         Y[np.arange(len(y)), idx] = 1
         return Y
@@ -434,7 +571,11 @@ class MLPClassifier(_BaseMLP):
 
     def score(self, X, y):
         """Mean accuracy on (X, y)."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+        pred, y = self.predict(X), np.asarray(y)
+        if y.shape != pred.shape:
+            raise ValueError(f"y must be 1-D with one label per row of X ({pred.shape[0]}), got "
+                             f"shape {y.shape}")
+        return float(np.mean(pred == y))
 
 
 class MLPRegressor(_BaseMLP):
@@ -483,8 +624,12 @@ class MLPRegressor(_BaseMLP):
 
     def score(self, X, y):
         """Coefficient of determination R^2 (averaged uniformly over targets)."""
-        y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
-        pred = np.asarray(self.predict(X), dtype=np.float64).reshape(len(y), -1)
+        pred = np.asarray(self.predict(X), dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape[:1] != pred.shape[:1] or y.size != pred.size:
+            raise ValueError(f"y has shape {y.shape}, but the predictions for X have shape "
+                             f"{pred.shape}")
+        y, pred = y.reshape(len(y), -1), pred.reshape(len(y), -1)
         ss_res = ((y - pred) ** 2).sum(axis=0)
         ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
         r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)

@@ -14,8 +14,8 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 def check_dtype(dtype):
     """np.dtype for the ``dtype`` hyperparameter ('float32' or 'float64')."""
     try:
-        key = np.dtype(dtype).name
-    except TypeError:
+        key = None if dtype is None else np.dtype(dtype).name  # np.dtype(None) would be float64
+    except (TypeError, ValueError):
         key = None
     if key not in DTYPES:
         raise ValueError(f"dtype={dtype!r} is not supported; expected 'float32' or 'float64'")
@@ -44,11 +44,16 @@ def check_array(X, dtype, name="X", n_features=None):
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features, but the model was fitted with "
                          f"{n_features} features")
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
+        out = np.ascontiguousarray(arr, dtype=dtype)
     if not out.flags.writeable:  # a read-only view would need its own compiled specialisation
         out = out.copy()
     if not np.isfinite(out).all():
-        bad = np.argwhere(~np.isfinite(out))[0]
+        bad = tuple(np.argwhere(~np.isfinite(out))[0])
+        if np.isfinite(arr[bad]):
+            raise ValueError(f"{name} has a value too large for dtype {np.dtype(dtype).name} "
+                             f"(first at row {bad[0]}, column {bad[1]}: {arr[bad].item()!r}); scale the "
+                             f"data or use dtype='float64'")
         raise ValueError(f"{name} contains NaN or infinity (first at row {bad[0]}, column "
                          f"{bad[1]}); clean or impute the data first")
     return out
