@@ -1,4 +1,4 @@
-"""Command line: ``fastmlp train`` (default: the reference MNIST workload)."""
+"""Command line: ``fastmlp train`` (default: the reference MNIST workload) and ``fastmlp xor``."""
 
 import argparse
 import json
@@ -44,6 +44,28 @@ def build_parser():
     t.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
     t.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     t.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    t.add_argument("--plot", metavar="DIR", help="write loss.png, accuracy.png (per epoch) and "
+                   "confusion_matrix.png (test set) to DIR; needs matplotlib")
+
+    x = sub.add_parser("xor", help="the XOR demo: train 2-H-2 sigmoid nets, plot the boundary")
+    from .xor import DEFAULTS
+    x.add_argument("--out", metavar="DIR", default="xor-out",
+                   help="folder for xor_boundary.png, xor_loss.png, xor_accuracy.png "
+                        "(default xor-out)")
+    x.add_argument("--hidden", type=int, default=DEFAULTS["hidden"],
+                   help=f"hidden units (default {DEFAULTS['hidden']}; the write-up uses 3 and 10)")
+    x.add_argument("--epochs", type=int, default=DEFAULTS["epochs"],
+                   help=f"full-batch epochs (default {DEFAULTS['epochs']})")
+    x.add_argument("--lr", type=float, default=DEFAULTS["learning_rate"],
+                   help=f"learning rate (default {DEFAULTS['learning_rate']})")
+    x.add_argument("--alpha", type=float, default=DEFAULTS["alpha"],
+                   help=f"L2 penalty (default {DEFAULTS['alpha']})")
+    x.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    x.add_argument("--backend", choices=("numba", "reference"), default="numba")
+    x.add_argument("--gif", action="store_true",
+                   help="also write xor_boundary.gif, the boundary as it learns")
+    x.add_argument("--no-plots", action="store_true", help="train and report only")
+    x.add_argument("--json", action="store_true", help="print one JSON object at the end")
     return parser
 
 
@@ -101,6 +123,14 @@ def train(args):
     )
     if args.save:
         result["saved"] = model.save(args.save) or args.save
+    if args.plot:
+        from .plotting import PlottingUnavailable, training_figures
+        try:
+            result["plots"] = training_figures(history, y_test, model.predict(X_test), args.plot,
+                                               labels=np.arange(10))
+        except PlottingUnavailable as exc:
+            print(f"fastmlp: {exc}", file=sys.stderr)
+            return 2
     if args.json:
         print(json.dumps(result))
     elif not args.quiet:
@@ -109,10 +139,52 @@ def train(args):
     return 0
 
 
+def xor(args):
+    from .xor import make_xor, train_xor
+
+    if not args.no_plots:  # fail before training, not after
+        from .plotting import PlottingUnavailable, _pyplot
+        try:
+            _pyplot()
+        except PlottingUnavailable as exc:
+            print(f"fastmlp: {exc}", file=sys.stderr)
+            return 2
+    X, y = make_xor(seed=0)
+    tic = time.perf_counter()
+    try:
+        model, history = train_xor(X, y, frames=24 if args.gif else 0, resolution=60,
+                                   hidden=args.hidden, epochs=args.epochs,
+                                   learning_rate=args.lr, alpha=args.alpha, seed=args.seed,
+                                   backend=args.backend)
+    except (ValueError, FloatingPointError) as exc:
+        print(f"fastmlp: {exc}", file=sys.stderr)
+        return 2
+    seconds = time.perf_counter() - tic
+    result = dict(accuracy=model.score(X, y), final_loss=model.loss_curve_[-1],
+                  epochs=model.n_iter_, seconds=seconds,
+                  config=dict(network=f"2-{args.hidden}-2", activation="sigmoid",
+                              output_activation="sigmoid", loss="squared_error",
+                              batch_size="full", lr=args.lr, alpha=args.alpha, seed=args.seed,
+                              backend=args.backend, samples=len(X)))
+    if not args.no_plots:
+        from .plotting import xor_figures
+        result["plots"] = xor_figures(model, X, y, history, args.out, gif=args.gif)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"XOR 2-{args.hidden}-2: accuracy {result['accuracy']:.4f}, loss "
+              f"{result['final_loss']:.4f} after {result['epochs']} epochs in {seconds:.2f} s")
+        for path in result.get("plots", {}).values():
+            print(f"wrote {path}")
+    return 0
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.command == "train":
         return train(args)
+    if args.command == "xor":
+        return xor(args)
     return 2
 
 

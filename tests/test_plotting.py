@@ -1,0 +1,90 @@
+"""Figures: XOR boundary/curves/GIF, ``train --plot``, and the message when matplotlib is absent."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from fastmlp import cli, plotting
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _needs_matplotlib():
+    pytest.importorskip("matplotlib", reason="matplotlib not installed (pip install -e '.[plot]')")
+
+
+def _is_png(path):
+    with open(path, "rb") as f:
+        return f.read(8) == PNG
+
+
+def test_confusion_matrix_counts():
+    cm, labels = plotting.confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0])
+    np.testing.assert_array_equal(labels, [0, 1, 2])
+    np.testing.assert_array_equal(cm, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    cm, _ = plotting.confusion_matrix([1], [1], labels=[0, 1, 2])
+    assert cm.sum() == 1 and cm[1, 1] == 1
+
+
+def test_xor_cli_writes_the_three_pngs(tmp_path, capsys):
+    _needs_matplotlib()
+    out = tmp_path / "figs"
+    assert cli.main(["xor", "--out", str(out), "--epochs", "300", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for name in ("xor_boundary.png", "xor_loss.png", "xor_accuracy.png"):
+        path = out / name
+        assert path.exists() and path.stat().st_size > 2000 and _is_png(path), name
+    assert sorted(result["plots"]) == ["accuracy", "boundary", "loss"]
+    assert not (out / "xor_boundary.gif").exists()
+
+
+def test_xor_cli_gif(tmp_path, capsys):
+    _needs_matplotlib()
+    assert cli.main(["xor", "--out", str(tmp_path), "--epochs", "60", "--gif"]) == 0
+    gif = tmp_path / "xor_boundary.gif"
+    with open(gif, "rb") as f:
+        assert f.read(6) == b"GIF89a"
+    from PIL import Image
+    with Image.open(gif) as im:
+        assert getattr(im, "n_frames", 1) > 5  # animated
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_train_plot_writes_learning_curves_and_confusion_matrix(tmp_path, capsys):
+    _needs_matplotlib()
+    code = cli.main(["train", "--train-samples", "300", "--epochs", "2", "--hidden", "16",
+                     "--quiet", "--json", "--plot", str(tmp_path)])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    for name in ("loss.png", "accuracy.png", "confusion_matrix.png"):
+        assert _is_png(tmp_path / name), name
+    assert set(result["plots"]) == {"loss", "accuracy", "confusion_matrix"}
+
+
+def test_plot_functions_directly(tmp_path):
+    _needs_matplotlib()
+    from fastmlp.xor import make_xor, train_xor
+    X, y = make_xor(n=60)
+    model, history = train_xor(X, y, epochs=20)
+    path = plotting.plot_decision_boundary(model, X, y, tmp_path / "sub" / "b.png", resolution=30)
+    assert _is_png(path)
+    assert _is_png(plotting.plot_curve(history["loss"], tmp_path / "c.png", "loss", "t",
+                                       extra={"val": history["loss"][::-1]}, logy=True))
+    with pytest.raises(ValueError, match="no frames"):
+        plotting.boundary_gif(X, y, [], tmp_path / "x.gif", 10)
+
+
+def test_missing_matplotlib_says_what_to_install(monkeypatch, tmp_path, capsys):
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    with pytest.raises(ImportError, match=r"pip install .*fastmlp\[plot\]"):
+        plotting.plot_curve([1, 2], tmp_path / "c.png", "y", "t")
+    assert cli.main(["xor", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "matplotlib" in err and "[plot]" in err
+    assert not list(tmp_path.iterdir())
+    # training without plots still works
+    assert cli.main(["xor", "--no-plots", "--epochs", "5"]) == 0
