@@ -7,6 +7,7 @@ big-endian uint32 sizes, then the data, big-endian, C order. Files may be gzippe
 import gzip
 import hashlib
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +69,7 @@ def read_idx(path):
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # bad header/CRC, cut short, bad data
             raise IDXError(f"{path}: corrupt gzip data ({exc})") from None
     return parse_idx(raw, str(path))
 

@@ -21,7 +21,7 @@ from .layout import coef_views, layer_sizes, make_layout
 from .progress import ProgressBar
 from .schedules import SCHEDULES, learning_rate_at
 from .validation import (check_array, check_choice, check_dtype, check_hidden_layer_sizes,
-                         check_positive, check_random_state)
+                         check_positive, check_random_state, check_seed)
 
 
 class _DeferredInterrupt:
@@ -174,6 +174,7 @@ class _BaseMLP:
             check_positive("n_iter_no_change", self.n_iter_no_change, integer=True)
         check_positive("tol", self.tol, allow_zero=True)
         check_positive("chunk_size", self.chunk_size, integer=True)
+        check_seed(self.random_state)
         acts = [self.activation] * len(hidden) + [out_act]
         return dict(hidden=hidden, activations=np.array([ACTIVATIONS[a] for a in acts], np.int64),
                     loss=LOSSES[loss], init=init, dtype=dtype)
@@ -545,8 +546,8 @@ class MLPClassifier(_BaseMLP):
                              "of every label the model will see, e.g. classes=np.arange(10)")
         if not first and classes is not None and not np.array_equal(np.unique(classes),
                                                                      self.classes_):
-            raise ValueError(f"classes={list(classes)} differs from classes_ "
-                             f"{list(self.classes_)} of the previous calls")
+            raise ValueError(f"classes={np.asarray(classes).tolist()} differs from classes_ "
+                             f"{self.classes_.tolist()} of the previous calls")
         X, Y, _ = self._prepare_xy(X, y, reset=first, classes=classes)
         cfg = self._prepare_training(first, X.shape[1], Y.shape[1])
         return self._train(X, Y, 1, cfg)

@@ -94,12 +94,21 @@ def check_hidden_layer_sizes(sizes):
     return tuple(int(s) for s in sizes)
 
 
+def check_seed(seed):
+    """Validate a random_state without drawing from it."""
+    ok = (seed is None or isinstance(seed, (np.random.Generator, np.random.RandomState,
+                                            np.random.SeedSequence)) or
+          (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0))
+    if not ok:
+        raise ValueError(f"random_state={seed!r} is not valid; expected None, an int >= 0 or a "
+                         f"numpy Generator/RandomState")
+    return seed
+
+
 def check_random_state(seed):
     """A numpy Generator from None, an int, a Generator or a legacy RandomState."""
+    check_seed(seed)
     if seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence)):
-        if isinstance(seed, numbers.Integral) and (isinstance(seed, bool) or seed < 0):
-            raise ValueError(f"random_state={seed!r} is not valid; expected None, an int >= 0 or a "
-                             f"numpy Generator/RandomState")
         return np.random.default_rng(seed)
     if isinstance(seed, np.random.Generator):
         return seed
