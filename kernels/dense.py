@@ -42,17 +42,66 @@ def row_dot(W, i, v):
 
 
 @jit
-def dense_forward_rows(out, inp, idx, nnz, W, b, act):
-    # out: (fan_out,)  inp: (fan_in,)  idx[:nnz]: rows with inp != 0  W: (fan_in, fan_out)
-    # row-by-row axpy (out += x_i * W[i]): contiguous, vectorises without reassociation
+def axpy_rows(out, inp, idx, k, stop, W):
+    # out: (fan_out,) += inp[i] * W[i] for i = idx[k], ..., idx[stop - 1], in that order
+    # Four rows per pass over out: out[j] receives exactly the same additions in the same order
+    # as row by row (so this is exact), but is loaded and stored 4x less often.
     fan_out = W.shape[1]
-    for j in range(fan_out):
-        out[j] = b[j]
-    for k in range(nnz):
+    while k + 4 <= stop:
+        i0, i1, i2, i3 = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
+        x0, x1, x2, x3 = inp[i0], inp[i1], inp[i2], inp[i3]
+        for j in range(fan_out):
+            o = out[j]
+            o += x0 * W[i0, j]
+            o += x1 * W[i1, j]
+            o += x2 * W[i2, j]
+            o += x3 * W[i3, j]
+            out[j] = o
+        k += 4
+    while k < stop:
         i = idx[k]
         xi = inp[i]
         for j in range(fan_out):
             out[j] += xi * W[i, j]
+        k += 1
+
+
+@jit
+def dense_forward_rows(out, inp, idx, nnz, W, b, act):
+    # out: (fan_out,)  inp: (fan_in,)  idx[:nnz]: rows with inp != 0  W: (fan_in, fan_out)
+    # row-by-row axpy (out += x_i * W[i]): contiguous, vectorises without reassociation
+    for j in range(W.shape[1]):
+        out[j] = b[j]
+    axpy_rows(out, inp, idx, 0, nnz, W)
+    activation_forward(out, act)
+
+
+ROW_BLOCK = 128  # rows per block in dense_forward_rows_pending; ~25 active rows fit in L1
+
+
+@jit
+def dense_forward_rows_pending(out, inp, idx, nnz, W, b, act, prev, pidx, pnnz, dz, lr,
+                               clip_value):
+    # As dense_forward_rows, but first applies the previous sample's deferred update
+    # W[i] -= lr * clip(prev[i] * dz) to the rows pidx[:pnnz] (prev: (fan_in,), dz: (fan_out,)).
+    # Block by block over the rows: a block's pending rows are updated just before the forward
+    # reads the same block, so a row both updated and read is fetched from L2 once. Every
+    # number is the same as updating everything first, then running the forward.
+    fan_in, fan_out = W.shape
+    for j in range(fan_out):
+        out[j] = b[j]
+    kp = 0
+    kf = 0
+    for i0 in range(0, fan_in, ROW_BLOCK):
+        i1 = i0 + ROW_BLOCK
+        while kp < pnnz and pidx[kp] < i1:
+            update_row(W, pidx[kp], prev[pidx[kp]], dz, lr, W.dtype.type(0), clip_value)
+            kp += 1
+        stop = kf
+        while stop < nnz and idx[stop] < i1:
+            stop += 1
+        axpy_rows(out, inp, idx, kf, stop, W)
+        kf = stop
     activation_forward(out, act)
 
 
@@ -123,15 +172,20 @@ def update_row(W, i, xi, dz, lr, alpha, clip_value):
 
 @jit
 def dense_backward_sgd_rows(dinp, dout, out, inp, idx, nnz, W, b, act, inp_relu, lr, alpha,
-                            clip_value):
+                            clip_value, defer_rows):
     # dinp: (fan_in,) or (0,)  dout, out, b: (fan_out,)  inp: (fan_in,)  W: (fan_in, fan_out)
     # idx[:nnz]: rows with inp != 0; inp_relu as in dense_backward_rows.
     # Each row's dinp is computed from W before that row is updated (rows are independent), so
     # this equals dense_backward + update; the row is still in L1 for its update.
+    # defer_rows (only with alpha == 0 and no dinp): update b only and leave dz in dout; the
+    # caller applies W[idx[:nnz]] -= lr * clip(inp * dz) in the next forward (see
+    # dense_forward_rows_pending), so each row of W crosses the cache hierarchy once per sample.
     fan_in, fan_out = W.shape
     activation_backward(dout, out, act)
     need_dinp = dinp.shape[0] > 0
-    if alpha == 0:
+    if defer_rows:
+        pass
+    elif alpha == 0:
         # zero-input rows: gradient exactly 0, no weight decay -> only dinp may need them
         if need_dinp and not inp_relu:
             for i in range(fan_in):
@@ -159,4 +213,4 @@ def dense_backward_sgd(dinp, dout, out, inp, W, b, act, lr, alpha, clip_value):
     # dinp is computed from W before its row is updated, so this equals dense_backward + update
     idx = np.empty(W.shape[0], np.int64)
     dense_backward_sgd_rows(dinp, dout, out, inp, idx, nonzero_rows(idx, inp), W, b, act, False,
-                            lr, alpha, clip_value)
+                            lr, alpha, clip_value, False)

@@ -11,7 +11,7 @@ import numpy as np
 from .codes import IDENTITY, RELU
 from .config import jit
 from .dense import (clip_gradient, dense_backward_rows, dense_backward_sgd_rows, dense_forward_rows,
-                    nonzero_rows)
+                    dense_forward_rows_pending, nonzero_rows, update_row)
 
 
 @jit
@@ -46,6 +46,32 @@ def forward_sample(acts, idx, nnz, x, params, layout, activations):
         rows = idx[idx_offset(layout, l):]
         nnz[l] = nonzero_rows(rows, inp)
         dense_forward_rows(layer_slice(acts, layout, l), inp, rows, nnz[l], W, b, activations[l])
+
+
+@jit
+def forward_sample_pending(acts, idx, nnz, x, params, layout, activations, prev, pidx, pnnz,
+                           dz0, lr, clip_value):
+    # forward_sample, after first applying the previous sample's deferred layer-0 update
+    # W0[i] -= lr * clip(prev[i] * dz0) to rows pidx[:pnnz], fused into the layer-0 forward
+    # prev: (n_in,) previous input  pidx: (n_in,) int64  dz0: (h1,) layer 0's dz (in dacts)
+    W, b = layer_views(params, layout, 0)
+    nnz[0] = nonzero_rows(idx, x)
+    dense_forward_rows_pending(layer_slice(acts, layout, 0), x, idx, nnz[0], W, b,
+                               activations[0], prev, pidx, pnnz, dz0, lr, clip_value)
+    for l in range(1, layout.shape[0]):
+        W, b = layer_views(params, layout, l)
+        inp = layer_slice(acts, layout, l - 1)
+        rows = idx[idx_offset(layout, l):]
+        nnz[l] = nonzero_rows(rows, inp)
+        dense_forward_rows(layer_slice(acts, layout, l), inp, rows, nnz[l], W, b, activations[l])
+
+
+@jit
+def apply_pending(params, layout, prev, pidx, pnnz, dz0, lr, clip_value):
+    # the deferred layer-0 update on its own (end of a chunk): W0[pidx[:pnnz]] -= lr*clip(prev*dz0)
+    W, _ = layer_views(params, layout, 0)
+    for k in range(pnnz):
+        update_row(W, pidx[k], prev[pidx[k]], dz0, lr, W.dtype.type(0), clip_value)
 
 
 @jit
@@ -88,8 +114,9 @@ def network_backward(grads, dacts, acts, x, params, layout, activations):
 
 @jit
 def backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha,
-                        clip_value):
+                        clip_value, defer0):
     # dacts, acts: (A,)  params: (P,) updated in place  idx, nnz: from forward_sample on x
+    # defer0: leave layer 0's weight rows to forward_sample_pending / apply_pending
     L = layout.shape[0]
     for l in range(L - 1, -1, -1):
         W, b = layer_views(params, layout, l)
@@ -98,13 +125,13 @@ def backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, l
         if l == 0:
             dense_backward_sgd_rows(dacts[:0], layer_slice(dacts, layout, 0),
                                     layer_slice(acts, layout, 0), x, rows, nnz[0], W, b, act,
-                                    False, lr, alpha, clip_value)
+                                    False, lr, alpha, clip_value, defer0)
         else:
             # a ReLU input's zero rows get dinp = 0: the next activation_backward zeroes them
             dense_backward_sgd_rows(layer_slice(dacts, layout, l - 1),
                                     layer_slice(dacts, layout, l), layer_slice(acts, layout, l),
                                     layer_slice(acts, layout, l - 1), rows, nnz[l], W, b, act,
-                                    activations[l - 1] == RELU, lr, alpha, clip_value)
+                                    activations[l - 1] == RELU, lr, alpha, clip_value, False)
 
 
 @jit
@@ -116,7 +143,7 @@ def network_backward_sgd(dacts, params, acts, x, layout, activations, lr, alpha,
         inp = x if l == 0 else layer_slice(acts, layout, l - 1)
         nnz[l] = nonzero_rows(idx[idx_offset(layout, l):], inp)
     backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha,
-                        clip_value)
+                        clip_value, False)
 
 
 @jit

@@ -10,7 +10,8 @@ import numpy as np
 
 from .config import jit
 from .loss import loss_forward_backward
-from .network import backward_sample, backward_sgd_sample, forward_sample, layer_slice, sgd_update
+from .network import (apply_pending, backward_sample, backward_sgd_sample, forward_sample,
+                      forward_sample_pending, layer_slice, sgd_update)
 
 
 @jit
@@ -39,17 +40,29 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     loss_sum = 0.0
     n_correct = 0
     fused = batch_size == 1 and clip_norm == 0
+    # with no weight decay, layer 0's row update is deferred into the next sample's forward
+    # (the same numbers; each row of the largest matrix is fetched once per sample, not twice)
+    defer = fused and alpha == 0
     # scratch for the compacted non-zero input rows of every layer: allocated once per call,
     # nothing is allocated per sample
     idx = np.empty(layout[:, 0].sum(), np.int64)
     nnz = np.empty(L, np.int64)
+    pidx = np.empty(layout[0, 0], np.int64)  # rows of the pending layer-0 update
+    pnnz = 0
+    prev = 0  # row of X whose layer-0 update is pending
+    dz0 = layer_slice(dacts, layout, 0)
     for start in range(0, m, batch_size):
         stop = min(start + batch_size, m)
         if not fused:
             grads[:] = 0
         for k in range(start, stop):
             i = order[k]
-            forward_sample(acts, idx, nnz, X[i], params, layout, activations)
+            if defer:
+                forward_sample_pending(acts, idx, nnz, X[i], params, layout, activations,
+                                       X[prev], pidx, pnnz, dz0, lr, clip_value)
+                pnnz = 0
+            else:
+                forward_sample(acts, idx, nnz, X[i], params, layout, activations)
             value = loss_forward_backward(dout_slot, out_slot, Y[i], out_act, loss)
             if not math.isfinite(value):
                 return loss_sum, n_correct, k
@@ -57,12 +70,18 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
             n_correct += argmax_equal(out_slot, Y[i])
             if fused:
                 backward_sgd_sample(dacts, params, acts, idx, nnz, X[i], layout, activations,
-                                    lr, alpha, clip_value)
+                                    lr, alpha, clip_value, defer)
+                if defer:
+                    pnnz = nnz[0]
+                    pidx[:pnnz] = idx[:pnnz]
+                    prev = i
             else:
                 backward_sample(grads, dacts, acts, idx, nnz, X[i], params, layout, activations)
         if not fused:
             scale = params.dtype.type(1.0 / (stop - start))
             sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm)
+    if pnnz > 0:
+        apply_pending(params, layout, X[prev], pidx, pnnz, dz0, lr, clip_value)
     return loss_sum, n_correct, m
 
 
