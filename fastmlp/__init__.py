@@ -2,7 +2,9 @@
 
 from .errors import DivergenceError, NotFittedError
 from .estimators import MLPClassifier, MLPRegressor
+from .gradcheck import check_gradients
 from .persistence import load
 
 __version__ = "0.1.0"
-__all__ = ["MLPClassifier", "MLPRegressor", "load", "DivergenceError", "NotFittedError"]
+__all__ = ["MLPClassifier", "MLPRegressor", "load", "DivergenceError", "NotFittedError",
+           "check_gradients"]
