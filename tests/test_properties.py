@@ -1,0 +1,167 @@
+"""Property-based tests (hypothesis): random architectures, activations, output/loss pairs,
+dtypes, batch sizes, clipping and data (with all-zero rows); a whole epoch of the compiled
+``train_epoch`` and ``predict`` must equal the NumPy reference within helpers.TOL, and the
+estimator must give identical weights for every spelling of the same X.
+
+Settings: derandomize=True (CI reproducible: the same examples every run), no deadline (the
+first example of a dtype compiles), no example database written to disk.
+"""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from fastmlp import MLPClassifier, MLPRegressor, kernels, reference
+from helpers import VALID_OUTPUTS, make_problem, run_epoch, tol
+
+# FASTMLP_PROPERTY_EXAMPLES=5000 for a deep local run (e.g. with NUMBA_BOUNDSCHECK=1)
+EXAMPLES = int(os.environ.get("FASTMLP_PROPERTY_EXAMPLES", "150"))
+settings.register_profile("fastmlp", max_examples=EXAMPLES, deadline=None, derandomize=True,
+                          database=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow,
+                                                 HealthCheck.data_too_large])
+PROFILE = settings.get_profile("fastmlp")
+
+HIDDEN = ["identity", "relu", "sigmoid", "tanh"]
+
+
+@st.composite
+def problems(draw):
+    n_hidden = draw(st.integers(1, 3))
+    sizes = ((draw(st.integers(1, 12)),) + tuple(draw(st.integers(1, 12)) for _ in range(n_hidden))
+             + (draw(st.integers(1, 6)),))
+    output, loss = draw(st.sampled_from(VALID_OUTPUTS))
+    if output == "softmax":
+        assume(sizes[-1] >= 2)  # a one-unit softmax is the constant 1
+    hidden = draw(st.sampled_from(HIDDEN))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    n = draw(st.integers(1, 20))
+    seed = draw(st.integers(0, 2**32 - 1))
+    p = make_problem(sizes, hidden=hidden, output=output, loss=loss, dtype=dtype, n=n,
+                     seed=seed, sparse=draw(st.booleans()))
+    zero_rows = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+    p["X"][np.array(zero_rows, dtype=bool)] = 0
+    options = dict(
+        batch_size=draw(st.integers(1, n)),
+        lr=draw(st.sampled_from([0.001, 0.05, 0.3])),
+        alpha=draw(st.sampled_from([0.0, 1e-3, 0.05])),
+        clip_value=draw(st.sampled_from([0.0, 0.05, 1.0])),
+        clip_norm=draw(st.sampled_from([0.0, 0.1, 10.0])),
+    )
+    order = np.random.default_rng(seed).permutation(n)
+    if draw(st.booleans()):  # repeats and omissions are allowed in an order
+        order = np.random.default_rng(seed + 1).integers(0, n, draw(st.integers(1, 2 * n)))
+    return p, order, options, (sizes, hidden, output, loss, np.dtype(dtype).name)
+
+
+@PROFILE
+@given(problems())
+def test_train_epoch_kernel_equals_reference(problem):
+    p, order, opt, desc = problem
+    dtype = p["dtype"]
+    args = (opt["lr"], opt["alpha"], opt["clip_value"], opt["clip_norm"], opt["batch_size"])
+    (rl, rc, rn), ref = run_epoch(reference, p, order, *args)
+    (cl, cc, cn), comp = run_epoch(kernels, p, order, *args)
+    assert cn == rn, desc
+    if rn < len(order):  # diverged: both stop at the same sample, weights are not compared
+        return
+    assert cc == rc, desc
+    np.testing.assert_allclose(cl, rl, **tol(dtype, "epoch"), err_msg=str(desc))
+    np.testing.assert_allclose(comp["params"], ref["params"], **tol(dtype, "epoch"),
+                               err_msg=str(desc))
+    # the inputs are read, never written
+    np.testing.assert_array_equal(comp["X"], p["X"])
+    np.testing.assert_array_equal(comp["Y"], p["Y"])
+    np.testing.assert_array_equal(comp["layout"], p["layout"])
+
+
+@PROFILE
+@given(problems())
+def test_predict_kernel_equals_reference(problem):
+    p, _, _, desc = problem
+    dtype = p["dtype"]
+    n_out = int(p["layout"][-1, 1])
+    outs = []
+    for backend in (reference, kernels):
+        out = np.full((p["X"].shape[0], n_out), np.nan, dtype)
+        acts = np.zeros_like(p["acts"])
+        backend.predict(out, p["X"].copy(), p["params"].copy(), acts, p["layout"],
+                        p["activations"])
+        outs.append(out)
+    assert np.isfinite(outs[1]).all(), desc  # every row written
+    np.testing.assert_allclose(outs[1], outs[0], **tol(dtype, "step"), err_msg=str(desc))
+
+
+SPELLINGS = ["float32", "float64", "uint8", "int64", "list", "fortran", "strided", "read_only",
+             "big_endian"]
+
+
+def spell(X, how):
+    if how == "list":
+        return X.astype(int).tolist()
+    if how == "fortran":
+        return np.asfortranarray(X)
+    if how == "strided":
+        big = np.zeros((X.shape[0], X.shape[1] * 2), X.dtype)
+        big[:, ::2] = X
+        return big[:, ::2]
+    if how == "read_only":
+        X = X.copy()
+        X.flags.writeable = False
+        return X
+    if how == "big_endian":
+        return X.astype(">f8")
+    return X.astype(how)
+
+
+@settings(PROFILE, max_examples=max(25, EXAMPLES // 6))
+@given(n=st.integers(2, 15), n_features=st.integers(1, 6), seed=st.integers(0, 10**6),
+       how=st.sampled_from(SPELLINGS), batch_size=st.integers(1, 4),
+       dtype=st.sampled_from(["float32", "float64"]), regress=st.booleans())
+def test_any_spelling_of_X_gives_identical_weights_and_is_left_alone(n, n_features, seed, how,
+                                                                    batch_size, dtype, regress):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 3, (n, n_features)).astype(np.float32)  # exact in every dtype
+    y = np.arange(n) % 2 if not regress else rng.standard_normal(n)
+    Xs = spell(X, how)
+    snapshot = np.array(Xs, copy=True)
+    make = MLPRegressor if regress else MLPClassifier
+    kw = dict(hidden_layer_sizes=(4,), epochs=2, batch_size=batch_size, dtype=dtype,
+              random_state=seed, learning_rate=0.05)
+    clean = make(**kw).fit(np.ascontiguousarray(X, dtype), y)
+    odd = make(**kw).fit(Xs, y)
+    np.testing.assert_array_equal(odd.params_, clean.params_)
+    np.testing.assert_array_equal(odd.predict(Xs), clean.predict(X))
+    np.testing.assert_array_equal(np.asarray(Xs), snapshot, strict=True)
+    if isinstance(Xs, np.ndarray):
+        assert Xs.flags.writeable == (how != "read_only")
+
+
+def test_the_strategy_reaches_every_output_and_batch_mode():
+    """Guard: the drawn problems cover what they claim (so a pass means something)."""
+    seen = set()
+
+    @settings(PROFILE, max_examples=150)
+    @given(problems())
+    def collect(problem):
+        p, order, opt, (sizes, hidden, output, loss, dt) = problem
+        seen.add(("output", output, loss))
+        seen.add(("hidden", hidden))
+        seen.add(("layers", len(sizes) - 2))
+        seen.add(("dtype", dt))
+        seen.add(("batch", "1" if opt["batch_size"] == 1 else
+                  "full" if opt["batch_size"] >= len(order) else "mini"))
+        if (p["X"] == 0).all(axis=1).any():
+            seen.add(("zero_row",))
+
+    collect()
+    for output, loss in VALID_OUTPUTS:
+        assert ("output", output, loss) in seen
+    for h in HIDDEN:
+        assert ("hidden", h) in seen
+    assert {("layers", k) for k in (1, 2, 3)} <= seen
+    assert {("dtype", "float32"), ("dtype", "float64")} <= seen
+    assert {("batch", "1"), ("batch", "mini"), ("batch", "full"), ("zero_row",)} <= seen
