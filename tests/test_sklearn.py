@@ -139,3 +139,11 @@ def test_grid_search_regressor():
     grid.fit(X, y)
     assert grid.best_params_ == {"alpha": 0.0}
     assert grid.best_score_ > 0.9
+
+
+def test_training_and_prediction_kernels_release_the_gil():
+    """What lets a threaded GridSearchCV(n_jobs=2) use both cores: the compiled epoch and
+    predict run without the GIL."""
+    from fastmlp import kernels
+    for kernel in (kernels.train_epoch, kernels.predict):
+        assert kernel.targetoptions.get("nogil") is True, kernel
