@@ -463,7 +463,11 @@ class _BaseMLP:
 
     def _activation_codes(self):
         cfg = getattr(self, "_cfg", None) or self._resolve()
-        return cfg["activations"]
+        codes = cfg["activations"]
+        if codes.shape != (self.layout_.shape[0],):  # the kernel indexes one per layer
+            raise ValueError(f"hidden_layer_sizes={self.hidden_layer_sizes!r} does not match "
+                             f"the fitted network {layer_sizes(self.layout_)}; refit")
+        return codes
 
     def save(self, path):
         """Write architecture, hyperparameters and weights to a .npz (atomically)."""

@@ -619,3 +619,48 @@ def test_huge_declared_shape_is_an_error_not_an_allocation():
 
 def test_fastmlp_load_is_exported():
     assert fastmlp.load is fastmlp.persistence.load
+
+
+def test_predict_without_cached_config_checks_the_architecture():
+    m = clf().fit(X, Y)
+    del m._cfg  # e.g. state from an older pickle: the codes come from the hyperparameters
+    m.set_params(hidden_layer_sizes=(5, 5))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kernels, "predict", lambda *a: 1 / 0)
+        with pytest.raises(ValueError, match=r"hidden_layer_sizes=\(5, 5\) does not match the "
+                                             r"fitted network \(4, 5, 3\); refit"):
+            m.predict(X)
+    m.set_params(hidden_layer_sizes=(5,))
+    assert m.predict(X).shape == (30,)
+
+
+# ==================================================================== bounds-checked kernels
+
+BOUNDS_SCRIPT = """
+import numpy as np
+from fastmlp import kernels
+from fastmlp.layout import make_layout
+layout, n_params, n_acts = make_layout((5, 4, 3))
+X = np.ones((2, 9))  # 9 features for a 5-input network: what the Python layer refuses
+out = np.zeros((2, 3))
+try:
+    kernels.predict(out, X, np.ones(n_params), np.zeros(n_acts), layout, np.array([1, 4]))
+except IndexError as exc:
+    print("IndexError:", exc)
+else:
+    print("no error")
+"""
+
+
+def test_numba_boundscheck_turns_an_out_of_bounds_kernel_access_into_an_index_error(tmp_path):
+    """Why CI runs the kernel tests once with NUMBA_BOUNDSCHECK=1: then a kernel that reads
+    past an array raises IndexError (here: predict on X with too many columns) instead of
+    reading whatever memory follows."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-c", BOUNDS_SCRIPT], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("IndexError"), done.stdout

@@ -57,6 +57,8 @@ def problems(draw):
     return p, order, options, (sizes, hidden, output, loss, np.dtype(dtype).name)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # diverging draws
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @PROFILE
 @given(problems())
 def test_train_epoch_kernel_equals_reference(problem):
