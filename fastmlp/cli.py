@@ -35,7 +35,21 @@ def build_parser():
     t.add_argument("--lr-schedule", default="constant",
                    help="constant, step, exponential, inverse_time or linear")
     t.add_argument("--batch-size", type=_batch, default=1, help="an integer or 'full' (default 1)")
+    t.add_argument("--lr-decay", type=float, default=0.5,
+                   help="decay factor of the step/exponential/inverse_time schedules (0.5)")
+    t.add_argument("--lr-step", type=float, default=1,
+                   help="epochs per step of the step schedule (default 1)")
     t.add_argument("--alpha", type=float, default=0.0, help="L2 penalty (default 0)")
+    t.add_argument("--init", choices=("he", "xavier", "glorot", "normal"), default=None,
+                   help="weight initialiser (default: he for relu/identity, xavier otherwise)")
+    t.add_argument("--clip-value", type=float, default=0.0,
+                   help="clip every gradient entry to [-C, C] (default 0: off)")
+    t.add_argument("--clip-norm", type=float, default=0.0,
+                   help="rescale each step to L2 norm at most C (default 0: off)")
+    t.add_argument("--validation-fraction", type=float, default=0.0,
+                   help="hold out this fraction of the training set, scored every epoch")
+    t.add_argument("--n-iter-no-change", type=int, default=None, metavar="K",
+                   help="early stopping: stop after K epochs without improvement")
     t.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--backend", choices=("numba", "reference"), default="numba")
@@ -86,7 +100,10 @@ def train(args):
                           learning_rate=args.lr, lr_schedule=args.lr_schedule,
                           epochs=args.epochs, batch_size=args.batch_size, alpha=args.alpha,
                           dtype=args.dtype, random_state=args.seed, backend=args.backend,
-                          verbose=not args.quiet)
+                          verbose=not args.quiet, lr_decay=args.lr_decay, lr_step=args.lr_step,
+                          init=args.init, clip_value=args.clip_value, clip_norm=args.clip_norm,
+                          validation_fraction=args.validation_fraction,
+                          n_iter_no_change=args.n_iter_no_change)
     sizes = (X_train.shape[1],) + tuple(args.hidden) + (10,)
     if not args.quiet:
         print(f"{args.dataset}: {len(X_train)} train / {len(X_test)} test, network "
@@ -101,12 +118,14 @@ def train(args):
         if not args.quiet:
             print(f"epoch {info['epoch']}: train loss {info['loss']:.4f}, train acc "
                   f"{info['train_accuracy']:.4f}, test acc {acc:.4f}, {info['seconds']:.2f} s, "
-                  f"{info['samples_per_second']:,.0f} samples/s", file=out)
+                  f"{info['samples_per_second']:,.0f} samples/s" +
+                  (f", validation acc {info['validation_score']:.4f}"
+                   if "validation_score" in info else ""), file=out)
 
     tic = time.perf_counter()
     try:
         model.fit(X_train, y_train, epoch_callback=report)
-    except ValueError as exc:
+    except (ValueError, FloatingPointError) as exc:  # FloatingPointError: DivergenceError
         print(f"fastmlp: {exc}", file=sys.stderr)
         return 2
     total = time.perf_counter() - tic
@@ -119,7 +138,11 @@ def train(args):
         config=dict(dataset=args.dataset, hidden=list(args.hidden), activation=args.activation,
                     lr=args.lr, lr_schedule=args.lr_schedule, batch_size=args.batch_size,
                     alpha=args.alpha, dtype=args.dtype, seed=args.seed, backend=args.backend,
-                    train_samples=len(X_train), test_samples=len(X_test)),
+                    train_samples=len(X_train), test_samples=len(X_test),
+                    lr_decay=args.lr_decay, lr_step=args.lr_step, init=args.init,
+                    clip_value=args.clip_value, clip_norm=args.clip_norm,
+                    validation_fraction=args.validation_fraction,
+                    n_iter_no_change=args.n_iter_no_change),
     )
     if args.save:
         result["saved"] = model.save(args.save) or args.save

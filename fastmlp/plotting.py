@@ -167,12 +167,14 @@ def training_figures(history, y_true, y_pred, out_dir, labels=None, prefix=""):
     out = Path(out_dir)
     loss = [h["loss"] for h in history]
     train_acc = [h["train_accuracy"] for h in history]
-    test_acc = [h["test_accuracy"] for h in history if "test_accuracy" in h]
+    extra = {"test": [h["test_accuracy"] for h in history if "test_accuracy" in h]}
+    if any("validation_score" in h for h in history):
+        extra["validation"] = [h["validation_score"] for h in history if "validation_score" in h]
     return {
         "loss": plot_curve(loss, out / f"{prefix}loss.png", "training loss",
                            "loss per epoch"),
         "accuracy": plot_curve(train_acc, out / f"{prefix}accuracy.png", "accuracy",
-                               "accuracy per epoch", extra={"test": test_acc}),
+                               "accuracy per epoch", extra=extra),
         "confusion_matrix": plot_confusion_matrix(y_true, y_pred,
                                                   out / f"{prefix}confusion_matrix.png",
                                                   labels=labels,

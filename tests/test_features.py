@@ -409,3 +409,29 @@ def test_fashion_mnist_trains_from_the_default_folder(capsys, monkeypatch):
     assert result["config"]["dataset"] == "fashion-mnist"
     assert result["config"]["test_samples"] == 10000
     assert 0.5 < result["test_accuracy"] < 1
+
+
+# --------------------------------------------------------------------- the train CLI's options
+
+def test_train_cli_passes_the_feature_options(capsys):
+    code = cli.main(["train", "--train-samples", "500", "--epochs", "4", "--hidden", "16",
+                     "--init", "normal", "--lr", "0.05", "--lr-schedule", "step", "--lr-decay",
+                     "0.5", "--lr-step", "2", "--clip-norm", "5", "--clip-value", "1",
+                     "--alpha", "1e-4", "--validation-fraction", "0.2",
+                     "--n-iter-no-change", "10", "--quiet", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    cfg = result["config"]
+    assert (cfg["init"], cfg["lr_decay"], cfg["lr_step"], cfg["clip_norm"], cfg["clip_value"],
+            cfg["validation_fraction"], cfg["n_iter_no_change"]) == \
+        ("normal", 0.5, 2, 5, 1, 0.2, 10)
+    assert len(result["history"]) == 4
+    assert all(0 <= h["validation_score"] <= 1 for h in result["history"])
+
+
+def test_train_cli_reports_divergence_cleanly(capsys):
+    code = cli.main(["train", "--train-samples", "200", "--epochs", "1", "--hidden", "8",
+                     "--lr", "1e30", "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "diverged in epoch 1" in err and "learning_rate" in err and "Traceback" not in err
