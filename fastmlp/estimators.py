@@ -67,6 +67,27 @@ def _with_note(exc, note):
     return exc
 
 
+def _mixed_labels(name, values):
+    kinds = sorted({type(v).__name__ for v in np.asarray(values, dtype=object).ravel()})
+    return ValueError(f"{name} mixes label types {kinds}; labels must all be numbers or all be "
+                      f"strings")
+
+
+def _label_array(values, name):
+    """np.asarray(values), but a list mixing numbers and strings is an error rather than
+    silently becoming strings (np.asarray([0, 'a']) is ['0', 'a'])."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "US" and not isinstance(values, np.ndarray):
+        try:
+            obj = np.asarray(values, dtype=object)
+        except ValueError:
+            obj = None
+        if obj is not None and obj.shape == arr.shape and not all(
+                isinstance(v, (str, bytes, np.str_, np.bytes_)) for v in obj.ravel()):
+            raise _mixed_labels(name, obj)
+    return arr
+
+
 def _same_view(a, b):
     """True if a is exactly the view b (same memory, shape, strides and dtype)."""
     return (isinstance(a, np.ndarray) and a.shape == b.shape and a.strides == b.strides and
@@ -413,9 +434,17 @@ class _BaseMLP:
                 raise ValueError("validation_data must be a pair (X_val, y_val)") from None
             X_val = check_array(X_val, X.dtype, name="validation_data X_val",
                                 n_features=X.shape[1])
-            if len(y_val) != X_val.shape[0]:
+            y_val = np.asarray(y_val)
+            if y_val.ndim == 0 or len(y_val) != X_val.shape[0]:
                 raise ValueError(f"validation_data: X_val and y_val have different numbers of "
-                                 f"samples: {X_val.shape[0]} and {len(y_val)}")
+                                 f"samples: {X_val.shape[0]} and "
+                                 f"{len(y_val) if y_val.ndim else 'a scalar'}")
+            if isinstance(self, MLPRegressor):
+                Y_val = check_array(y_val.reshape(len(y_val), -1) if y_val.dtype.kind in "biuf"
+                                    else y_val, X.dtype, name="validation_data y_val")
+                if Y_val.shape[1] != Y.shape[1]:
+                    raise ValueError(f"validation_data y_val has {Y_val.shape[1]} targets, but "
+                                     f"y has {Y.shape[1]}")
             return X, Y, (X_val, y_val)
         if self.validation_fraction and self.validation_fraction > 0:
             n_val = int(round(self.validation_fraction * X.shape[0]))
@@ -437,9 +466,18 @@ class _BaseMLP:
         epoch_callback: optional f(model, info) called after every epoch with a dict of
         epoch, loss, train_accuracy, seconds (and validation_score).
         """
+        if epoch_callback is not None and not callable(epoch_callback):
+            raise TypeError(f"epoch_callback must be a function f(model, info), got "
+                            f"{type(epoch_callback).__name__}")
         self._resolve()  # bad hyperparameters fail before any fitted state changes
-        X, Y, y_arr = self._prepare_xy(X, y, reset=True)
-        X, Y, validation = self._split_validation(X, Y, y_arr, validation_data)
+        state = dict(self.__dict__)
+        try:
+            X, Y, y_arr = self._prepare_xy(X, y, reset=True)
+            X, Y, validation = self._split_validation(X, Y, y_arr, validation_data)
+        except BaseException:  # bad data: a fitted model stays exactly as it was
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
         cfg = self._prepare_training(True, X.shape[1], Y.shape[1])
         return self._train(X, Y, int(self.epochs), cfg, validation, epoch_callback)
 
@@ -491,7 +529,7 @@ class MLPClassifier(_BaseMLP):
         return sklearn_tags(self, "classifier")
 
     def _encode(self, y, n):
-        y = np.asarray(y)
+        y = _label_array(y, "y")
         if y.ndim == 2 and y.shape[1] == 1:
             raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}; use y.ravel()")
         if y.ndim != 1:
@@ -510,10 +548,18 @@ class MLPClassifier(_BaseMLP):
             try:
                 np.unique(y)
             except TypeError:
-                kinds = sorted({type(v).__name__ for v in y})
-                raise ValueError(f"y mixes label types {kinds}; labels must all be numbers or "
-                                 f"all be strings") from None
+                raise _mixed_labels("y", y) from None
         return y
+
+    def _check_classes(self, classes):
+        """The sorted unique labels of ``classes`` (all numbers or all strings)."""
+        arr = _label_array(classes, "classes").ravel()
+        if arr.dtype.kind == "O" and all(isinstance(v, str) for v in arr):
+            arr = arr.astype(str)
+        try:
+            return np.unique(arr)
+        except TypeError:
+            raise _mixed_labels("classes", arr) from None
 
     def _one_hot(self, y, dtype):
         try:
@@ -523,9 +569,12 @@ class MLPClassifier(_BaseMLP):
         except TypeError:  # e.g. str labels against int classes_: none can match
             idx, unknown = None, np.ones(len(y), dtype=bool)
         if np.any(unknown):
-            bad = np.unique(np.asarray(y)[unknown].astype(str))[:5]
+            bad = np.unique(np.asarray(y)[unknown])[:5]  # y holds labels of one type
+            hint = ("" if self.classes_.dtype.kind == bad.dtype.kind or
+                    {self.classes_.dtype.kind, bad.dtype.kind} <= set("biuf") else
+                    f" (y holds {bad.dtype} labels, classes_ holds {self.classes_.dtype})")
             raise ValueError(f"y contains labels not in classes_ {self.classes_.tolist()}: "
-                             f"{bad.tolist()}")
+                             f"{bad.tolist()}{hint}")
         Y = np.zeros((len(y), len(self.classes_)), dtype=dtype)
         Y[np.arange(len(y)), idx] = 1
         return Y
@@ -535,7 +584,7 @@ class MLPClassifier(_BaseMLP):
         X = check_array(X, dtype)
         y = self._encode(y, X.shape[0])
         if reset:
-            classes = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            classes = np.unique(y) if classes is None else self._check_classes(classes)
             if len(classes) < 2:
                 raise ValueError(f"y has {len(classes)} class; a classifier needs at least 2")
             self.classes_ = classes
@@ -548,8 +597,8 @@ class MLPClassifier(_BaseMLP):
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit: the list "
                              "of every label the model will see, e.g. classes=np.arange(10)")
-        if not first and classes is not None and not np.array_equal(np.unique(classes),
-                                                                     self.classes_):
+        if not first and classes is not None and not np.array_equal(
+                self._check_classes(classes), self.classes_):
             raise ValueError(f"classes={np.asarray(classes).tolist()} differs from classes_ "
                              f"{self.classes_.tolist()} of the previous calls")
         X, Y, _ = self._prepare_xy(X, y, reset=first, classes=classes)

@@ -217,6 +217,8 @@ def test_predict_does_not_modify_a_float32_input_even_though_it_is_passed_throug
     (np.where(Y == 1, np.nan, Y), r"y contains NaN or infinity"),
     (np.array([1, "a"] * 15, dtype=object), r"y mixes label types \['int', 'str'\]"),
     (np.array([None, 1] * 15, dtype=object), r"y mixes label types \['NoneType', 'int'\]"),
+    ([0, "a"] * 15, r"y mixes label types \['int', 'str'\]"),  # not silently ['0', 'a']
+    ([2.5, "a"] * 15, r"y mixes label types \['float', 'str'\]"),
     (np.zeros(30), r"y has 1 class; a classifier needs at least 2"),
 ])
 def test_bad_labels(y, match, no_kernel_calls):
@@ -228,13 +230,16 @@ def test_partial_fit_label_errors():
     with pytest.raises(ValueError, match=r"classes must be passed on the first call to "
                                          r"partial_fit.*classes=np\.arange\(10\)"):
         clf().partial_fit(X, Y)
-    with pytest.raises(ValueError, match=r"y contains labels not in classes_ \[0, 1\]: \['2'\]"):
+    with pytest.raises(ValueError, match=r"y contains labels not in classes_ \[0, 1\]: \[2\]$"):
         clf().partial_fit(X, Y, classes=[0, 1])
     m = clf()
     m.partial_fit(X, Y, classes=[0, 1, 2, 3])
     before = m.params_.copy()
-    for y, match in [(np.where(Y == 2, 7, Y), r"labels not in classes_ \[0, 1, 2, 3\]: \['7'\]"),
-                     (np.array(["x"] * 30), r"labels not in classes_ \[0, 1, 2, 3\]: \['x'\]")]:
+    for y, match in [(np.where(Y == 2, 7, Y), r"labels not in classes_ \[0, 1, 2, 3\]: \[7\]$"),
+                     (np.array(["x"] * 30), r"labels not in classes_ \[0, 1, 2, 3\]: \['x'\] "
+                                            r"\(y holds <U1 labels, classes_ holds int64\)"),
+                     (Y.astype(str), r"labels not in classes_ \[0, 1, 2, 3\]: \['0', '1', '2'\] "
+                                     r"\(y holds <U\d+ labels")]:
         with pytest.raises(ValueError, match=match):
             m.partial_fit(X, y)
     with pytest.raises(ValueError, match=r"classes=\[0, 1\] differs from classes_ \[0, 1, 2, 3\]"):
@@ -242,6 +247,12 @@ def test_partial_fit_label_errors():
     np.testing.assert_array_equal(m.params_, before)  # nothing trained by the failed calls
     m.partial_fit(X, Y, classes=[3, 2, 1, 0])  # same set, any order: fine
     assert m.n_iter_ == 2
+    for classes in ([0, 1, None], [0, "a"]):
+        with pytest.raises(ValueError, match=r"classes mixes label types \[.*\]; labels must "
+                                             r"all be numbers or all be strings"):
+            clf().partial_fit(X, Y, classes=classes)
+        with pytest.raises(ValueError, match=r"classes mixes label types"):
+            m.partial_fit(X, Y, classes=classes)
 
 
 def test_string_labels_work_and_equal_integer_labels():
@@ -292,6 +303,16 @@ def test_validation_data_is_checked_before_training(no_kernel_calls):
         clf().fit(X, Y, validation_data=(X, Y[:10]))
     with pytest.raises(ValueError, match=r"validation_data must be a pair \(X_val, y_val\)"):
         clf().fit(X, Y, validation_data=X)
+    with pytest.raises(ValueError, match=r"X_val and y_val have different numbers of samples: "
+                                         r"30 and a scalar"):
+        clf().fit(X, Y, validation_data=(X, None))
+    with pytest.raises(ValueError, match=r"validation_data y_val has 3 targets, but y has 1"):
+        reg().fit(X, Y.astype(float), validation_data=(X, np.zeros((30, 3))))
+    with pytest.raises(ValueError, match=r"validation_data y_val contains NaN"):
+        reg().fit(X, Y.astype(float), validation_data=(X, np.full(30, np.nan)))
+    with pytest.raises(TypeError, match=r"epoch_callback must be a function f\(model, info\), "
+                                        r"got int"):
+        clf().fit(X, Y, epoch_callback=3)
     with pytest.raises(ValueError, match=r"validation_fraction=0\.01 leaves 0 validation "
                                          r"samples of 30"):
         clf(validation_fraction=0.01).fit(X, Y)
@@ -396,6 +417,27 @@ def test_a_failed_refit_leaves_the_fitted_model_intact(case):
         m.fit(X, np.where(Y == 2, 5, Y))  # other labels: classes_ must not change either
     np.testing.assert_array_equal(m.params_, params)
     np.testing.assert_array_equal(m.classes_, classes)
+
+
+@pytest.mark.parametrize("bad_fit", [
+    lambda m: m.fit(X, np.where(Y == 2, 5, Y), validation_data=(X[:, :2], Y)),
+    lambda m: m.fit(X, np.where(Y == 2, 5, Y), validation_data=(X, Y[:3])),
+    lambda m: m.fit(X, np.where(Y == 2, 5, Y) + 0.5),
+    lambda m: m.fit(X[:, :3], np.where(Y == 2, 5, Y), epoch_callback="print"),
+    lambda m: m.set_params(validation_fraction=0.001).fit(X[:, :3], np.where(Y == 2, 5, Y)),
+])
+def test_a_refit_with_bad_data_leaves_the_fitted_model_intact(bad_fit):
+    m = clf().fit(X, Y)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(m).items()}
+    with pytest.raises((ValueError, TypeError)):
+        bad_fit(m)
+    m.set_params(validation_fraction=0.0)
+    assert set(vars(m)) == set(before)
+    np.testing.assert_array_equal(m.params_, before["params_"])
+    np.testing.assert_array_equal(m.classes_, before["classes_"])  # not [0, 1, 5]
+    assert m.n_features_in_ == 4 and m.n_iter_ == before["n_iter_"]
+    assert np.shares_memory(m.coefs_[0], m.params_)
+    assert m.predict(X).shape == (30,)
 
 
 def test_valid_hyperparameter_spellings_are_accepted():
