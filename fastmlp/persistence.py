@@ -60,6 +60,10 @@ def save(model, path):
     if not path.endswith(".npz"):
         path += ".npz"
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save to {path!r}: the folder {folder!r} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot save to {path!r}: it is a folder")
     fd, tmp = tempfile.mkstemp(prefix=".fastmlp-", suffix=".npz.tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -106,6 +106,16 @@ def test_crash_mid_save_keeps_the_previous_file_and_leaves_no_temp_file(tmp_path
     np.testing.assert_array_equal(fastmlp.load(path).params_, old.params_)
 
 
+def test_save_to_a_missing_folder_or_onto_a_folder(tmp_path):
+    m = fitted()
+    with pytest.raises(FileNotFoundError, match="the folder .*nope' does not exist"):
+        m.save(tmp_path / "nope" / "m.npz")
+    (tmp_path / "dir.npz").mkdir()
+    with pytest.raises(IsADirectoryError, match="dir.npz': it is a folder"):
+        m.save(tmp_path / "dir.npz")
+    assert sorted(os.listdir(tmp_path)) == ["dir.npz"] and not os.listdir(tmp_path / "dir.npz")
+
+
 def test_save_overwrites_atomically_when_nothing_goes_wrong(tmp_path):
     path = fitted(random_state=1).save(tmp_path / "model")
     assert path.endswith("model.npz")
