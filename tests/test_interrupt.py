@@ -207,15 +207,19 @@ def test_an_interrupted_model_saves_and_loads(monkeypatch, tmp_path):
 
 
 CHILD = textwrap.dedent("""
-    import json, sys
+    import json, signal, sys
     import numpy as np
     from fastmlp import MLPClassifier, kernels
+
+    # as in an interactive session, even if this process inherited SIGINT ignored (a
+    # background job of a non-interactive shell, some CI runners)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     n, chunk = 3000, 64
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, 20)).astype(np.float32)
     y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0)
-    kw = dict(hidden_layer_sizes=(32,), epochs=10**6, learning_rate=0.01, chunk_size=chunk,
+    kw = dict(hidden_layer_sizes=(32,), epochs=20000, learning_rate=0.01, chunk_size=chunk,
               random_state=0)
 
     def callback(m, info):
@@ -264,7 +268,7 @@ def test_real_sigint_to_a_training_process(tmp_path):
     try:
         assert child.stdout.readline().strip() == "training"
         child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=300)
+        out, err = child.communicate(timeout=120)
     finally:
         if child.poll() is None:
             child.kill()
