@@ -80,8 +80,9 @@ def _namespace():
 def _run(tmp_path, cache_dir, hash_seed):
     script = tmp_path / "determinism_script.py"
     script.write_text(SCRIPT)
+    # the rest of the environment (e.g. NUMBA_BOUNDSCHECK) as in this process, so all three
+    # runs compile the same code
     env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir), PYTHONHASHSEED=str(hash_seed))
-    env.pop("NUMBA_BOUNDSCHECK", None)  # the same compiled code in both runs
     # float32 (the default) only: compiling train_epoch takes ~20 s per dtype
     done = subprocess.run([sys.executable, str(script), "float32"], capture_output=True, text=True,
                           env=env, timeout=600)
