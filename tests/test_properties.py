@@ -167,3 +167,33 @@ def test_the_strategy_reaches_every_output_and_batch_mode():
     assert {("layers", k) for k in (1, 2, 3)} <= seen
     assert {("dtype", "float32"), ("dtype", "float64")} <= seen
     assert {("batch", "1"), ("batch", "mini"), ("batch", "full"), ("zero_row",)} <= seen
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@settings(PROFILE, max_examples=max(30, EXAMPLES // 5))
+@given(n_in=st.integers(100, 300), hidden_sizes=st.lists(st.integers(1, 12), max_size=2),
+       n_out=st.integers(2, 6), hidden=st.sampled_from(HIDDEN),
+       output_loss=st.sampled_from(VALID_OUTPUTS), dtype=st.sampled_from([np.float32, np.float64]),
+       n=st.integers(2, 12), batch_size=st.integers(1, 3), seed=st.integers(0, 2**32 - 1))
+def test_wide_inputs_and_an_epoch_split_over_chunks(n_in, hidden_sizes, n_out, hidden,
+                                                    output_loss, dtype, n, batch_size, seed):
+    """Inputs wider than the kernels' 128-row blocks, and an epoch handed over in two
+    train_epoch calls (a chunk boundary) == one call == the reference."""
+    sizes = (n_in, *hidden_sizes, n_out)
+    p = make_problem(sizes, hidden=hidden, output=output_loss[0], loss=output_loss[1],
+                     dtype=dtype, n=n, seed=seed, sparse=True)
+    p["X"][::3] = 0
+    order = np.random.default_rng(seed).permutation(n)
+    B = min(batch_size, n)
+    (_, _, rn), ref = run_epoch(reference, p, order, 0.05, batch_size=B)
+    (_, _, cn), comp = run_epoch(kernels, p, order, 0.05, batch_size=B)
+    assert cn == rn
+    if rn < n:
+        return
+    np.testing.assert_allclose(comp["params"], ref["params"], **tol(dtype, "epoch"))
+    k = max(B, (n // 2) // B * B)  # split at a batch boundary, as the estimator's chunks do
+    _, first = run_epoch(kernels, p, order[:k], 0.05, batch_size=B)
+    _, second = run_epoch(kernels, dict(p, params=first["params"]), order[k:], 0.05,
+                          batch_size=B)
+    np.testing.assert_array_equal(second["params"], comp["params"])  # same kernel: exact
