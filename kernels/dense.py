@@ -72,7 +72,7 @@ def dense_forward_rows(out, inp, idx, nnz, W, b, act):
     # row-by-row axpy (out += x_i * W[i]): contiguous, vectorises without reassociation
     for j in range(W.shape[1]):
         out[j] = b[j]
-    axpy_rows(out, inp, idx, 0, nnz, W)
+    axpy_rows(out, inp, idx, np.int64(0), nnz, W)
     activation_forward(out, act)
 
 
@@ -90,8 +90,8 @@ def dense_forward_rows_pending(out, inp, idx, nnz, W, b, act, prev, pidx, pnnz, 
     fan_in, fan_out = W.shape
     for j in range(fan_out):
         out[j] = b[j]
-    kp = 0
-    kf = 0
+    kp = np.int64(0)
+    kf = np.int64(0)  # np.int64, not 0: a literal would compile axpy_rows a second time
     for i0 in range(0, fan_in, ROW_BLOCK):
         i1 = i0 + ROW_BLOCK
         while kp < pnnz and pidx[kp] < i1:

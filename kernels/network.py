@@ -54,9 +54,9 @@ def forward_sample_pending(acts, idx, nnz, x, params, layout, activations, prev,
     # forward_sample, after first applying the previous sample's deferred layer-0 update
     # W0[i] -= lr * clip(prev[i] * dz0) to rows pidx[:pnnz], fused into the layer-0 forward
     # prev: (n_in,) previous input  pidx: (n_in,) int64  dz0: (h1,) layer 0's dz (in dacts)
-    W, b = layer_views(params, layout, 0)
+    W, b = layer_views(params, layout, np.int64(0))  # np.int64: no literal-0 specialisation
     nnz[0] = nonzero_rows(idx, x)
-    dense_forward_rows_pending(layer_slice(acts, layout, 0), x, idx, nnz[0], W, b,
+    dense_forward_rows_pending(layer_slice(acts, layout, np.int64(0)), x, idx, nnz[0], W, b,
                                activations[0], prev, pidx, pnnz, dz0, lr, clip_value)
     for l in range(1, layout.shape[0]):
         W, b = layer_views(params, layout, l)
@@ -69,7 +69,7 @@ def forward_sample_pending(acts, idx, nnz, x, params, layout, activations, prev,
 @jit
 def apply_pending(params, layout, prev, pidx, pnnz, dz0, lr, clip_value):
     # the deferred layer-0 update on its own (end of a chunk): W0[pidx[:pnnz]] -= lr*clip(prev*dz0)
-    W, _ = layer_views(params, layout, 0)
+    W, _ = layer_views(params, layout, np.int64(0))
     for k in range(pnnz):
         update_row(W, pidx[k], prev[pidx[k]], dz0, lr, W.dtype.type(0), clip_value)
 
@@ -77,7 +77,7 @@ def apply_pending(params, layout, prev, pidx, pnnz, dz0, lr, clip_value):
 @jit
 def network_forward(acts, x, params, layout, activations):
     # acts: (A,) flat  x: (n_in,)  params: (P,) flat  layout: (L, 5)  activations: (L,)
-    idx = np.empty(layout[:, 0].sum(), np.int64)  # one-off call; train_epoch keeps its own
+    idx = np.empty(idx_offset(layout, layout.shape[0]), np.int64)  # one-off call; train_epoch keeps its own
     nnz = np.empty(layout.shape[0], np.int64)
     forward_sample(acts, idx, nnz, x, params, layout, activations)
 
@@ -91,20 +91,20 @@ def backward_sample(grads, dacts, acts, idx, nnz, x, params, layout, activations
         dW, db = layer_views(grads, layout, l)
         act = IDENTITY if l == L - 1 else activations[l]
         rows = idx[idx_offset(layout, l):]
+        # one call site with non-literal arguments: one compiled specialisation per dtype
         if l == 0:
-            dense_backward_rows(dacts[:0], dW, db, layer_slice(dacts, layout, 0),
-                                layer_slice(acts, layout, 0), x, rows, nnz[0], W, act, False)
+            dinp, inp, inp_relu = dacts[:0], x, False
         else:
-            dense_backward_rows(layer_slice(dacts, layout, l - 1), dW, db,
-                                layer_slice(dacts, layout, l), layer_slice(acts, layout, l),
-                                layer_slice(acts, layout, l - 1), rows, nnz[l], W, act,
-                                activations[l - 1] == RELU)
+            dinp, inp = layer_slice(dacts, layout, l - 1), layer_slice(acts, layout, l - 1)
+            inp_relu = activations[l - 1] == RELU
+        dense_backward_rows(dinp, dW, db, layer_slice(dacts, layout, l),
+                            layer_slice(acts, layout, l), inp, rows, nnz[l], W, act, inp_relu)
 
 
 @jit
 def network_backward(grads, dacts, acts, x, params, layout, activations):
     # grads: (P,) ACCUMULATES  dacts, acts: (A,)  x: (n_in,); output dz already in dacts
-    idx = np.empty(layout[:, 0].sum(), np.int64)
+    idx = np.empty(idx_offset(layout, layout.shape[0]), np.int64)
     nnz = np.empty(layout.shape[0], np.int64)
     for l in range(layout.shape[0]):
         inp = x if l == 0 else layer_slice(acts, layout, l - 1)
@@ -122,22 +122,22 @@ def backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, l
         W, b = layer_views(params, layout, l)
         act = IDENTITY if l == L - 1 else activations[l]
         rows = idx[idx_offset(layout, l):]
+        # one call site with non-literal arguments: one compiled specialisation per dtype
         if l == 0:
-            dense_backward_sgd_rows(dacts[:0], layer_slice(dacts, layout, 0),
-                                    layer_slice(acts, layout, 0), x, rows, nnz[0], W, b, act,
-                                    False, lr, alpha, clip_value, defer0)
+            dinp, inp, inp_relu = dacts[:0], x, False
         else:
             # a ReLU input's zero rows get dinp = 0: the next activation_backward zeroes them
-            dense_backward_sgd_rows(layer_slice(dacts, layout, l - 1),
-                                    layer_slice(dacts, layout, l), layer_slice(acts, layout, l),
-                                    layer_slice(acts, layout, l - 1), rows, nnz[l], W, b, act,
-                                    activations[l - 1] == RELU, lr, alpha, clip_value, False)
+            dinp, inp = layer_slice(dacts, layout, l - 1), layer_slice(acts, layout, l - 1)
+            inp_relu = activations[l - 1] == RELU
+        dense_backward_sgd_rows(dinp, layer_slice(dacts, layout, l), layer_slice(acts, layout, l),
+                                inp, rows, nnz[l], W, b, act, inp_relu, lr, alpha, clip_value,
+                                defer0 and l == 0)
 
 
 @jit
 def network_backward_sgd(dacts, params, acts, x, layout, activations, lr, alpha, clip_value):
     # dacts, acts: (A,)  params: (P,) updated in place  x: (n_in,); output dz already in dacts
-    idx = np.empty(layout[:, 0].sum(), np.int64)
+    idx = np.empty(idx_offset(layout, layout.shape[0]), np.int64)
     nnz = np.empty(layout.shape[0], np.int64)
     for l in range(layout.shape[0]):
         inp = x if l == 0 else layer_slice(acts, layout, l - 1)

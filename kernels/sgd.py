@@ -11,7 +11,7 @@ import numpy as np
 from .config import jit
 from .loss import loss_forward_backward
 from .network import (apply_pending, backward_sample, backward_sgd_sample, forward_sample,
-                      forward_sample_pending, layer_slice, sgd_update)
+                      forward_sample_pending, idx_offset, layer_slice, sgd_update)
 
 
 @jit
@@ -45,12 +45,13 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     defer = fused and alpha == 0
     # scratch for the compacted non-zero input rows of every layer: allocated once per call,
     # nothing is allocated per sample
-    idx = np.empty(layout[:, 0].sum(), np.int64)
+    idx = np.empty(idx_offset(layout, layout.shape[0]), np.int64)
     nnz = np.empty(L, np.int64)
     pidx = np.empty(layout[0, 0], np.int64)  # rows of the pending layer-0 update
-    pnnz = 0
-    prev = 0  # row of X whose layer-0 update is pending
-    dz0 = layer_slice(dacts, layout, 0)
+    # np.int64(0), not 0: a literal 0 reaching a call would compile a second specialisation
+    pnnz = np.int64(0)
+    prev = np.int64(0)  # row of X whose layer-0 update is pending
+    dz0 = layer_slice(dacts, layout, np.int64(0))
     for start in range(0, m, batch_size):
         stop = min(start + batch_size, m)
         if not fused:
@@ -60,7 +61,7 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
             if defer:
                 forward_sample_pending(acts, idx, nnz, X[i], params, layout, activations,
                                        X[prev], pidx, pnnz, dz0, lr, clip_value)
-                pnnz = 0
+                pnnz = np.int64(0)
             else:
                 forward_sample(acts, idx, nnz, X[i], params, layout, activations)
             value = loss_forward_backward(dout_slot, out_slot, Y[i], out_act, loss)
@@ -73,7 +74,8 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
                                     lr, alpha, clip_value, defer)
                 if defer:
                     pnnz = nnz[0]
-                    pidx[:pnnz] = idx[:pnnz]
+                    for k0 in range(pnnz):  # a loop, not a slice copy: no shape-check code
+                        pidx[k0] = idx[k0]
                     prev = i
             else:
                 backward_sample(grads, dacts, acts, idx, nnz, X[i], params, layout, activations)
@@ -89,7 +91,7 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
 def predict(out, X, params, acts, layout, activations):
     # out: (n, n_out)  X: (n, n_in)  acts: (A,) scratch
     L = layout.shape[0]
-    idx = np.empty(layout[:, 0].sum(), np.int64)
+    idx = np.empty(idx_offset(layout, layout.shape[0]), np.int64)
     nnz = np.empty(L, np.int64)
     for i in range(X.shape[0]):
         forward_sample(acts, idx, nnz, X[i], params, layout, activations)
