@@ -46,7 +46,10 @@ def save(model, path):
         layout=model.layout_,
         params=model.params_,
         n_iter=np.array(model.n_iter_),
+        t=np.array(model.t_),
         loss_curve=np.asarray(model.loss_curve_, dtype=np.float64),
+        accuracy_curve=np.asarray(model.accuracy_curve_, dtype=np.float64),
+        validation_scores=np.asarray(model.validation_scores_, dtype=np.float64),
     )
     if hasattr(model, "classes_"):
         classes = np.asarray(model.classes_)
@@ -144,10 +147,10 @@ def _from_arrays(data, path):
     model.coefs_, model.intercepts_ = coef_views(model.params_, layout)
     model.n_features_in_ = sizes[0]
     model.n_iter_ = int(data.get("n_iter", 0))
-    model.t_ = 0
-    model.loss_curve_ = [float(v) for v in np.asarray(data.get("loss_curve", []), np.float64)]
-    model.accuracy_curve_ = []
-    model.validation_scores_ = []
+    model.t_ = int(data.get("t", 0))
+    model.loss_curve_, model.accuracy_curve_, model.validation_scores_ = (
+        [float(v) for v in np.asarray(data.get(key, []), np.float64).ravel()]
+        for key in ("loss_curve", "accuracy_curve", "validation_scores"))
     model._cfg = cfg
     if "classes" in data:
         if data["classes"].ndim != 1:

@@ -56,6 +56,28 @@ def test_numpy_typed_hyperparameters_save_and_load(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), m.predict_proba(X))
 
 
+def test_counters_and_curves_survive_save_and_load(tmp_path):
+    X, y = data()
+    m = MLPClassifier(hidden_layer_sizes=(6,), epochs=3, random_state=0,
+                      validation_fraction=0.25).fit(X, y)
+    m.partial_fit(X, y)
+    loaded = fastmlp.load(m.save(tmp_path / "m.npz"))
+    assert (loaded.n_iter_, loaded.t_) == (m.n_iter_, m.t_) == (4, 3 * 30 + 40)
+    assert loaded.loss_curve_ == m.loss_curve_ and len(m.loss_curve_) == 4
+    assert loaded.accuracy_curve_ == m.accuracy_curve_
+    assert loaded.validation_scores_ == m.validation_scores_ and len(m.validation_scores_) == 3
+
+
+def test_a_file_without_the_newer_optional_keys_still_loads(tmp_path):
+    path = fitted().save(tmp_path / "m.npz")
+    arrays = arrays_of(path)
+    for key in ("t", "accuracy_curve", "validation_scores"):
+        del arrays[key]
+    np.savez(path, **arrays)
+    loaded = fastmlp.load(path)
+    assert loaded.t_ == 0 and loaded.accuracy_curve_ == [] and loaded.n_iter_ == 2
+
+
 def test_save_records_the_fitted_architecture_not_later_hyperparameter_edits(tmp_path):
     m = fitted()
     m.set_params(hidden_layer_sizes=(99, 99), dtype="float64")  # not refitted
