@@ -128,6 +128,16 @@ def train(args):
     except (ValueError, FloatingPointError) as exc:  # FloatingPointError: DivergenceError
         print(f"fastmlp: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # The model holds the weights of the last completed chunk; keep them if asked to save.
+        done = getattr(model, "t_", 0)
+        msg = (f"fastmlp: interrupted after {getattr(model, 'n_iter_', 0)} full epochs "
+               f"({done} samples trained)")
+        if args.save and hasattr(model, "params_"):
+            model.save(args.save)
+            msg += f"; the partly trained model is saved in {args.save}"
+        print(msg, file=sys.stderr)
+        return 130
     total = time.perf_counter() - tic
     train_seconds = sum(h["seconds"] for h in history)
     result = dict(

@@ -55,3 +55,32 @@ def test_cli_reports_a_missing_data_folder(capsys, tmp_path):
     rc = cli.main(["train", "--data", str(tmp_path), "--quiet"])
     assert rc == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_cli_ctrl_c_saves_the_partly_trained_model(capsys, tmp_path, monkeypatch):
+    # 3,000 samples are one chunk per epoch; interrupt the third epoch's chunk: the CLI says so,
+    # exits 130 and saves the weights of the two completed epochs.
+    from fastmlp import backends
+    real = backends.get_backend("numba")
+    calls = []
+
+    class Interrupting:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def train_epoch(self, *args):
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return real.train_epoch(*args)
+
+    monkeypatch.setattr("fastmlp.estimators.get_backend", lambda name: Interrupting())
+    path = tmp_path / "partial.npz"
+    rc = cli.main(["train", "--train-samples", "3000", "--hidden", "16", "--quiet",
+                   "--save", str(path)])
+    assert rc == 130
+    err = capsys.readouterr().err
+    assert "interrupted after 2 full epochs (6000 samples trained)" in err and str(path) in err
+    import fastmlp
+    model = fastmlp.load(path)
+    assert model.n_iter_ == 2 and model.t_ == 6000 and len(model.loss_curve_) == 2
