@@ -95,6 +95,12 @@ def _same_view(a, b):
             a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 
+def _require_y(estimator, y):
+    if y is None:  # scikit-learn's wording, so its checks (and users' code) recognise it
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target y "
+                         f"is None")
+
+
 class _BaseMLP:
     """Shared machinery; use MLPClassifier or MLPRegressor."""
 
@@ -310,8 +316,8 @@ class _BaseMLP:
                 raise ValueError(f"hidden_layer_sizes={self.hidden_layer_sizes!r} differs from "
                                  f"the fitted network {sizes}; refit to change the architecture")
             if sizes[0] != n_in:
-                raise ValueError(f"X has {n_in} features, but the model was fitted with "
-                                 f"{sizes[0]} features")
+                raise ValueError(f"X has {n_in} features, but {type(self).__name__} is expecting "
+                                 f"{sizes[0]} features as input (it was fitted with {sizes[0]})")
             if not np.isfinite(self.params_).all():
                 raise ValueError("the model's weights contain NaN or infinity (coefs_ or "
                                  "intercepts_ edited in place?); set finite weights or refit")
@@ -484,7 +490,8 @@ class _BaseMLP:
     def _predict_raw(self, X):
         """The network's outputs for every row of X, shape (n, n_out)."""
         self._sync_params()
-        X = check_array(X, self.params_.dtype, n_features=self.n_features_in_)
+        X = check_array(X, self.params_.dtype, n_features=self.n_features_in_,
+                        owner=type(self).__name__)
         n_acts = int(self.layout_[:, 1].sum())
         out = np.empty((X.shape[0], int(self.layout_[-1, 1])), dtype=self.params_.dtype)
         acts = np.empty(n_acts, dtype=self.params_.dtype)  # per call: predict is thread-safe
@@ -582,6 +589,7 @@ class MLPClassifier(_BaseMLP):
     def _prepare_xy(self, X, y, reset, classes=None):
         dtype = check_dtype(self.dtype)
         X = check_array(X, dtype)
+        _require_y(self, y)
         y = self._encode(y, X.shape[0])
         if reset:
             classes = np.unique(y) if classes is None else self._check_classes(classes)
@@ -649,6 +657,7 @@ class MLPRegressor(_BaseMLP):
     def _prepare_xy(self, X, y, reset, classes=None):
         dtype = check_dtype(self.dtype)
         X = check_array(X, dtype)
+        _require_y(self, y)
         y_arr = np.asarray(y)
         if y_arr.dtype.kind not in "biuf":
             raise ValueError(f"y must be numeric for a regressor, got dtype {y_arr.dtype}")

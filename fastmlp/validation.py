@@ -22,7 +22,7 @@ def check_dtype(dtype):
     return np.dtype(DTYPES[key])
 
 
-def check_array(X, dtype, name="X", n_features=None):
+def check_array(X, dtype, name="X", n_features=None, owner="the model"):
     """X as a finite, C-contiguous, writeable 2-D array of ``dtype``. X itself is never modified."""
     if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
         raise ValueError(f"{name}: sparse input is not supported; pass a dense array "
@@ -31,19 +31,25 @@ def check_array(X, dtype, name="X", n_features=None):
         arr = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"{name} must be a 2-D numeric array: {exc}") from None
+    # Where scikit-learn has a standard wording for an error, the message contains it too, so
+    # code (and scikit-learn's check_estimator) matching on it works with fastmlp.
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} must be numeric (bool, int or "
+                         f"float), got dtype {arr.dtype}")
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be numeric (bool, int or float), got dtype {arr.dtype}")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {arr.ndim}-D "
-                         f"with shape {arr.shape}; reshape a single sample with "
-                         f"{name}.reshape(1, -1)")
+                         f"with shape {arr.shape}. Reshape your data: {name}.reshape(1, -1) "
+                         f"for a single sample, {name}.reshape(-1, 1) for a single feature")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} is empty: 0 samples (shape {arr.shape}); need at least 1")
     if arr.shape[1] == 0:
-        raise ValueError(f"{name} has 0 features (shape {arr.shape}); need at least 1")
+        raise ValueError(f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 is "
+                         f"required.")
     if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name} has {arr.shape[1]} features, but the model was fitted with "
-                         f"{n_features} features")
+        raise ValueError(f"{name} has {arr.shape[1]} features, but {owner} is expecting "
+                         f"{n_features} features as input (it was fitted with {n_features})")
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported just below
         out = np.ascontiguousarray(arr, dtype=dtype)
     if not out.flags.writeable:  # a read-only view would need its own compiled specialisation

@@ -56,7 +56,7 @@ BAD_X = [
     (np.zeros(30), r"X must be 2-D \(n_samples, n_features\), got 1-D with shape \(30,\)"),
     (np.zeros((30, 2, 2)), r"X must be 2-D .*got 3-D with shape \(30, 2, 2\)"),
     (np.zeros((0, 4)), r"X is empty: 0 samples \(shape \(0, 4\)\)"),
-    (np.zeros((30, 0)), r"X has 0 features \(shape \(30, 0\)\)"),
+    (np.zeros((30, 0)), r"X has 0 feature\(s\) \(shape=\(30, 0\)\) while a minimum of 1 is required"),
     (np.where(np.arange(120).reshape(30, 4) == 14, np.nan, 1.0),
      r"X contains NaN or infinity \(first at row 3, column 2\)"),
     (np.where(np.arange(120).reshape(30, 4) == 5, -np.inf, 1.0),
@@ -66,7 +66,7 @@ BAD_X = [
     (np.ones((30, 4), dtype=object), r"X must be numeric \(bool, int or float\), got dtype object"),
     (np.full((30, 4), "1.0"), r"X must be numeric .*got dtype <U3"),
     ([["a", "b", "c", "d"]] * 30, r"X must be numeric .*got dtype <U1"),
-    (np.ones((30, 4), dtype=complex), r"X must be numeric .*got dtype complex128"),
+    (np.ones((30, 4), dtype=complex), r"Complex data not supported: X must be numeric .*got dtype complex128"),
     ([[1.0, 2.0]] * 29 + [[1.0]], r"X must be a 2-D numeric array"),  # ragged
 ]
 
@@ -102,7 +102,8 @@ def test_wrong_number_of_features_at_predict_and_partial_fit():
     m = clf().fit(X, Y)
     for n_features in (3, 5):
         Xw = np.zeros((7, n_features))
-        msg = f"X has {n_features} features, but the model was fitted with 4 features"
+        msg = (f"X has {n_features} features, but MLPClassifier is expecting 4 features as "
+               r"input \(it was fitted with 4\)")
         for call in (m.predict, m.predict_proba, lambda A: m.score(A, Y[:7]),
                      lambda A: m.partial_fit(A, Y[:7])):
             with pytest.raises(ValueError, match=msg):
@@ -297,7 +298,7 @@ def test_score_with_mismatched_y():
 
 def test_validation_data_is_checked_before_training(no_kernel_calls):
     with pytest.raises(ValueError, match="validation_data X_val has 3 features, but the model "
-                                         "was fitted with 4"):
+                                         "is expecting 4 features as input"):
         clf().fit(X, Y, validation_data=(X[:, :3], Y))
     with pytest.raises(ValueError, match="validation_data: X_val and y_val have different "
                                          "numbers of samples: 30 and 10"):
