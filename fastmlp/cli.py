@@ -22,7 +22,9 @@ def _batch(text):
 
 
 def build_parser():
+    from . import __version__
     parser = argparse.ArgumentParser(prog="fastmlp", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"fastmlp {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train an MLP on MNIST (or Fashion-MNIST) and report")
     t.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
