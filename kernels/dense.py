@@ -66,27 +66,19 @@ def axpy_rows(out, inp, idx, k, stop, W):
         k += 1
 
 
+ROW_BLOCK = 128  # rows per block in dense_forward_rows; ~25 active rows fit in L1
+
+
 @jit
-def dense_forward_rows(out, inp, idx, nnz, W, b, act):
+def dense_forward_rows(out, inp, idx, nnz, W, b, act, prev, pidx, pnnz, dz, lr, clip_value):
     # out: (fan_out,)  inp: (fan_in,)  idx[:nnz]: rows with inp != 0  W: (fan_in, fan_out)
-    # row-by-row axpy (out += x_i * W[i]): contiguous, vectorises without reassociation
-    for j in range(W.shape[1]):
-        out[j] = b[j]
-    axpy_rows(out, inp, idx, np.int64(0), nnz, W)
-    activation_forward(out, act)
-
-
-ROW_BLOCK = 128  # rows per block in dense_forward_rows_pending; ~25 active rows fit in L1
-
-
-@jit
-def dense_forward_rows_pending(out, inp, idx, nnz, W, b, act, prev, pidx, pnnz, dz, lr,
-                               clip_value):
-    # As dense_forward_rows, but first applies the previous sample's deferred update
-    # W[i] -= lr * clip(prev[i] * dz) to the rows pidx[:pnnz] (prev: (fan_in,), dz: (fan_out,)).
-    # Block by block over the rows: a block's pending rows are updated just before the forward
-    # reads the same block, so a row both updated and read is fetched from L2 once. Every
-    # number is the same as updating everything first, then running the forward.
+    # b: (fan_out,). First applies a deferred update W[i] -= lr * clip(prev[i] * dz) to the rows
+    # i in pidx[:pnnz] (pnnz == 0: none; prev: (fan_in,), dz: (fan_out,)), then
+    # out = act(b + inp @ W) by row-by-row axpy (out += x_i * W[i]): contiguous, vectorises
+    # without reassociation. One kernel for both (one compilation): block by block over the
+    # rows, a block's pending rows are updated just before the forward reads the same block, so
+    # a row both updated and read is fetched from L2 once. Every number is the same as updating
+    # everything first, then running the forward.
     fan_in, fan_out = W.shape
     for j in range(fan_out):
         out[j] = b[j]
@@ -109,7 +101,8 @@ def dense_forward_rows_pending(out, inp, idx, nnz, W, b, act, prev, pidx, pnnz, 
 def dense_forward(out, inp, W, b, act):
     # out: (fan_out,)  inp: (fan_in,)  W: (fan_in, fan_out)  b: (fan_out,)
     idx = np.empty(W.shape[0], np.int64)  # one-off call: the epoch loop passes its own scratch
-    dense_forward_rows(out, inp, idx, nonzero_rows(idx, inp), W, b, act)
+    dense_forward_rows(out, inp, idx, nonzero_rows(idx, inp), W, b, act, inp, idx,
+                       np.int64(0), out, W.dtype.type(0), W.dtype.type(0))
 
 
 @jit
@@ -179,7 +172,7 @@ def dense_backward_sgd_rows(dinp, dout, out, inp, idx, nnz, W, b, act, inp_relu,
     # this equals dense_backward + update; the row is still in L1 for its update.
     # defer_rows (only with alpha == 0 and no dinp): update b only and leave dz in dout; the
     # caller applies W[idx[:nnz]] -= lr * clip(inp * dz) in the next forward (see
-    # dense_forward_rows_pending), so each row of W crosses the cache hierarchy once per sample.
+    # dense_forward_rows), so each row of W crosses the cache hierarchy once per sample.
     fan_in, fan_out = W.shape
     activation_backward(dout, out, act)
     need_dinp = dinp.shape[0] > 0

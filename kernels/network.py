@@ -11,7 +11,7 @@ import numpy as np
 from .codes import IDENTITY, RELU
 from .config import jit
 from .dense import (clip_gradient, dense_backward_rows, dense_backward_sgd_rows, dense_forward_rows,
-                    dense_forward_rows_pending, nonzero_rows, update_row)
+                    nonzero_rows, update_row)
 
 
 @jit
@@ -37,33 +37,21 @@ def idx_offset(layout, l):
 
 
 @jit
-def forward_sample(acts, idx, nnz, x, params, layout, activations):
+def forward_sample(acts, idx, nnz, x, params, layout, activations, prev, pidx, pnnz, dz0, lr,
+                   clip_value):
     # acts: (A,)  idx: (sum fan_in,) int64 scratch  nnz: (L,) int64  x: (n_in,)  params: (P,)
-    # fills idx/nnz with each layer's non-zero input rows; the backward reuses them
+    # fills idx/nnz with each layer's non-zero input rows; the backward reuses them.
+    # Before layer 0's forward, the previous sample's deferred layer-0 update
+    # W0[i] -= lr * clip(prev[i] * dz0) is applied to rows pidx[:pnnz] (pnnz == 0: nothing
+    # pending), fused into the forward (see dense_forward_rows).
+    # prev: (n_in,) previous input  pidx: (n_in,) int64  dz0: (h1,) layer 0's dz (in dacts)
     for l in range(layout.shape[0]):
         W, b = layer_views(params, layout, l)
         inp = x if l == 0 else layer_slice(acts, layout, l - 1)
         rows = idx[idx_offset(layout, l):]
         nnz[l] = nonzero_rows(rows, inp)
-        dense_forward_rows(layer_slice(acts, layout, l), inp, rows, nnz[l], W, b, activations[l])
-
-
-@jit
-def forward_sample_pending(acts, idx, nnz, x, params, layout, activations, prev, pidx, pnnz,
-                           dz0, lr, clip_value):
-    # forward_sample, after first applying the previous sample's deferred layer-0 update
-    # W0[i] -= lr * clip(prev[i] * dz0) to rows pidx[:pnnz], fused into the layer-0 forward
-    # prev: (n_in,) previous input  pidx: (n_in,) int64  dz0: (h1,) layer 0's dz (in dacts)
-    W, b = layer_views(params, layout, np.int64(0))  # np.int64: no literal-0 specialisation
-    nnz[0] = nonzero_rows(idx, x)
-    dense_forward_rows_pending(layer_slice(acts, layout, np.int64(0)), x, idx, nnz[0], W, b,
-                               activations[0], prev, pidx, pnnz, dz0, lr, clip_value)
-    for l in range(1, layout.shape[0]):
-        W, b = layer_views(params, layout, l)
-        inp = layer_slice(acts, layout, l - 1)
-        rows = idx[idx_offset(layout, l):]
-        nnz[l] = nonzero_rows(rows, inp)
-        dense_forward_rows(layer_slice(acts, layout, l), inp, rows, nnz[l], W, b, activations[l])
+        dense_forward_rows(layer_slice(acts, layout, l), inp, rows, nnz[l], W, b, activations[l],
+                           prev, pidx, pnnz if l == 0 else 0, dz0, lr, clip_value)
 
 
 @jit
@@ -79,7 +67,8 @@ def network_forward(acts, x, params, layout, activations):
     # acts: (A,) flat  x: (n_in,)  params: (P,) flat  layout: (L, 5)  activations: (L,)
     idx = np.empty(idx_offset(layout, layout.shape[0]), np.int64)  # one-off call; train_epoch keeps its own
     nnz = np.empty(layout.shape[0], np.int64)
-    forward_sample(acts, idx, nnz, x, params, layout, activations)
+    forward_sample(acts, idx, nnz, x, params, layout, activations, x, idx, np.int64(0), acts,
+                   params.dtype.type(0), params.dtype.type(0))
 
 
 @jit
@@ -116,7 +105,7 @@ def network_backward(grads, dacts, acts, x, params, layout, activations):
 def backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha,
                         clip_value, defer0):
     # dacts, acts: (A,)  params: (P,) updated in place  idx, nnz: from forward_sample on x
-    # defer0: leave layer 0's weight rows to forward_sample_pending / apply_pending
+    # defer0: leave layer 0's weight rows to the next forward_sample / apply_pending
     L = layout.shape[0]
     for l in range(L - 1, -1, -1):
         W, b = layer_views(params, layout, l)

@@ -11,7 +11,7 @@ import numpy as np
 from .config import jit
 from .loss import loss_forward_backward
 from .network import (apply_pending, backward_sample, backward_sgd_sample, forward_sample,
-                      forward_sample_pending, idx_offset, layer_slice, sgd_update)
+                      idx_offset, layer_slice, sgd_update)
 
 
 @jit
@@ -58,12 +58,10 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
             grads[:] = 0
         for k in range(start, stop):
             i = order[k]
-            if defer:
-                forward_sample_pending(acts, idx, nnz, X[i], params, layout, activations,
-                                       X[prev], pidx, pnnz, dz0, lr, clip_value)
-                pnnz = np.int64(0)
-            else:
-                forward_sample(acts, idx, nnz, X[i], params, layout, activations)
+            # with defer, the previous sample's layer-0 update is applied inside (pnnz rows)
+            forward_sample(acts, idx, nnz, X[i], params, layout, activations, X[prev], pidx,
+                           pnnz, dz0, lr, clip_value)
+            pnnz = np.int64(0)
             value = loss_forward_backward(dout_slot, out_slot, Y[i], out_act, loss)
             if not math.isfinite(value):
                 return loss_sum, n_correct, k
@@ -94,7 +92,8 @@ def predict(out, X, params, acts, layout, activations):
     idx = np.empty(idx_offset(layout, layout.shape[0]), np.int64)
     nnz = np.empty(L, np.int64)
     for i in range(X.shape[0]):
-        forward_sample(acts, idx, nnz, X[i], params, layout, activations)
+        forward_sample(acts, idx, nnz, X[i], params, layout, activations, X[i], idx,
+                       np.int64(0), acts, params.dtype.type(0), params.dtype.type(0))
         last = layer_slice(acts, layout, L - 1)
         for j in range(last.shape[0]):
             out[i, j] = last[j]
