@@ -155,3 +155,51 @@ def sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm):
                 grads[k] *= factor
     for k in range(params.shape[0]):
         params[k] -= lr * grads[k]
+
+
+@jit
+def mark_rows(touched, tcount, mark, idx, nnz, layout):
+    # adds this sample's non-zero input rows (idx/nnz from forward_sample) to the batch's
+    # touched rows: touched, mark: (sum fan_in,) int64, layer l's part at idx_offset(layout, l);
+    # tcount: (L,) int64, how many rows layer l has touched so far in this batch
+    off = 0
+    for l in range(layout.shape[0]):
+        for k in range(nnz[l]):
+            i = idx[off + k]
+            if mark[off + i] == 0:
+                mark[off + i] = 1
+                touched[off + tcount[l]] = i
+                tcount[l] += 1
+        off += layout[l, 0]
+
+
+@jit
+def sgd_update_rows(params, grads, layout, touched, tcount, mark, scale, lr, clip_value):
+    # sgd_update for alpha == 0 and clip_norm == 0, restricted to the weight rows touched in
+    # this batch (mark_rows) and all biases. Exact: an untouched row's gradient is exactly 0,
+    # clip(scale * 0) == 0 and W -= lr * 0 leaves W as it is. Each touched number is computed as
+    # in sgd_update (g = clip(scale * grad); W -= lr * g). The touched rows, the biases and the
+    # marks are zeroed again, so grads is all zero for the next batch without a full sweep.
+    off = 0
+    for l in range(layout.shape[0]):
+        fan_in, fan_out, w_off, b_off = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3]
+        for k in range(tcount[l]):
+            i = touched[off + k]
+            mark[off + i] = 0
+            update_scaled(params, grads, w_off + i * fan_out, fan_out, scale, lr, clip_value)
+        tcount[l] = 0
+        update_scaled(params, grads, b_off, fan_out, scale, lr, clip_value)
+        off += fan_in
+
+
+@jit
+def update_scaled(params, grads, start, n, scale, lr, clip_value):
+    # params[k] -= lr * clip(scale * grads[k]); grads[k] = 0, for k in start .. start + n - 1
+    if clip_value == 0:
+        for k in range(start, start + n):  # clip is the identity: its own loop, vectorises
+            params[k] -= lr * (scale * grads[k])
+            grads[k] = 0
+    else:
+        for k in range(start, start + n):
+            params[k] -= lr * clip_gradient(scale * grads[k], clip_value)
+            grads[k] = 0

@@ -11,7 +11,7 @@ import numpy as np
 from .config import jit
 from .loss import loss_forward_backward
 from .network import (apply_pending, backward_sample, backward_sgd_sample, forward_sample,
-                      idx_offset, layer_slice, sgd_update)
+                      idx_offset, layer_slice, mark_rows, sgd_update, sgd_update_rows)
 
 
 @jit
@@ -32,6 +32,8 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
                 lr, alpha, clip_value, clip_norm, batch_size):
     # params, grads: (P,)  acts, dacts: (A,)  X: (n, n_in)  Y: (n, n_out)  order: (m,) int64
     # returns (loss_sum, n_correct, n_done); n_done < m: order[n_done] gave a non-finite loss
+    # grads is scratch for batch_size > 1 (or clip_norm): its contents on exit are unspecified
+    # (the reference leaves the last step in it; nothing reads it)
     L = layout.shape[0]
     out_slot = layer_slice(acts, layout, L - 1)
     dout_slot = layer_slice(dacts, layout, L - 1)
@@ -52,9 +54,20 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     pnnz = np.int64(0)
     prev = np.int64(0)  # row of X whose layer-0 update is pending
     dz0 = layer_slice(dacts, layout, np.int64(0))
+    # mini-batches without weight decay or clip_norm: only the weight rows some sample of the
+    # batch had a non-zero input for get a gradient; the others stay exactly as they are. So
+    # grads is zeroed once, the batch's touched rows are tracked, and only they (and the
+    # biases) are updated and re-zeroed (sgd_update_rows), instead of sweeping every parameter
+    # twice per batch (the batch-size cliff)
+    sparse = not fused and alpha == 0 and clip_norm == 0
+    touched = np.empty(idx.shape[0], np.int64)
+    mark = np.zeros(idx.shape[0], np.int64)
+    tcount = np.zeros(L, np.int64)
+    if sparse:
+        grads[:] = 0
     for start in range(0, m, batch_size):
         stop = min(start + batch_size, m)
-        if not fused:
+        if not fused and not sparse:
             grads[:] = 0
         for k in range(start, stop):
             i = order[k]
@@ -77,8 +90,12 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
                     prev = i
             else:
                 backward_sample(grads, dacts, acts, idx, nnz, X[i], params, layout, activations)
-        if not fused:
-            scale = params.dtype.type(1.0 / (stop - start))
+                if sparse:
+                    mark_rows(touched, tcount, mark, idx, nnz, layout)
+        scale = params.dtype.type(1.0 / (stop - start))
+        if sparse:
+            sgd_update_rows(params, grads, layout, touched, tcount, mark, scale, lr, clip_value)
+        elif not fused:
             sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm)
     if pnnz > 0:
         apply_pending(params, layout, X[prev], pidx, pnnz, dz0, lr, clip_value)
