@@ -26,6 +26,12 @@ def main(path):
            f"{rep['machine']['python']}, NumPy {rep['machine']['numpy']}, Numba "
            f"{rep['machine']['numba']}. Command: `{rep['command']}`. Date: {rep['date']}. "
            f"{rep['rounds']} interleaved rounds."]
+    runs = {}
+    for key, r in rep.get("section_runs", {}).items():  # a partial run merged with --merge
+        runs.setdefault((r["command"], r["date"]), []).append(key)
+    if len(runs) > 1:
+        out.append("Sections by run: " + "; ".join(
+            f"{', '.join(keys)}: `{cmd}` ({date})" for (cmd, date), keys in runs.items()) + ".")
     for dt in ("float32", "float64"):
         if f"speed_{dt}" in rep:
             out += ["", f"**{dt}, batch size 1**", "", speed_table(rep[f"speed_{dt}"])]

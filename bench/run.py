@@ -409,6 +409,8 @@ def main(argv=None):
     ap.add_argument("--torch-compile", action="store_true", help="also time torch.compile")
     ap.add_argument("--only", default="speed,batch,compile,memory,progress,hogwild",
                     help="comma-separated sections to run")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the sections of --out that this run does not redo")
     args = ap.parse_args(argv)
     args.rounds = args.rounds or (3 if args.quick else 5)
     sections = set(args.only.split(","))
@@ -444,6 +446,21 @@ def main(argv=None):
         log("[hogwild]")
         report["hogwild"] = hogwild(args, log)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    if args.merge and os.path.exists(args.out):
+        # a partial run (--only) replaces its own sections and keeps the others; section_runs
+        # says which run each section came from
+        meta = ("command", "date", "machine", "workload", "rounds", "section_runs")
+        with open(args.out) as f:
+            old = json.load(f)
+        origin = old.get("section_runs", {})
+        for key in old:
+            if key not in meta and key not in report:
+                report[key] = old[key]
+                origin.setdefault(key, dict(command=old.get("command"), date=old.get("date")))
+        for key in report:
+            if key not in meta and key not in old or key not in meta and report[key] is not old[key]:
+                origin[key] = dict(command=report["command"], date=report["date"])
+        report["section_runs"] = origin
     with open(args.out, "w") as f:
         json.dump(report, f, indent=1, default=str)
     log(f"wrote {args.out}")

@@ -183,10 +183,17 @@ def sgd_update_rows(params, grads, layout, touched, tcount, mark, scale, lr, cli
     off = 0
     for l in range(layout.shape[0]):
         fan_in, fan_out, w_off, b_off = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3]
-        for k in range(tcount[l]):
-            i = touched[off + k]
-            mark[off + i] = 0
-            update_scaled(params, grads, w_off + i * fan_out, fan_out, scale, lr, clip_value)
+        if 2 * tcount[l] > fan_in:
+            # most rows touched (large batches): one flat pass over the whole matrix is faster;
+            # the untouched rows' gradients are 0 and they stay as they are
+            update_scaled(params, grads, w_off, fan_in * fan_out, scale, lr, clip_value)
+            for i in range(fan_in):
+                mark[off + i] = 0
+        else:
+            for k in range(tcount[l]):
+                i = touched[off + k]
+                mark[off + i] = 0
+                update_scaled(params, grads, w_off + i * fan_out, fan_out, scale, lr, clip_value)
         tcount[l] = 0
         update_scaled(params, grads, b_off, fan_out, scale, lr, clip_value)
         off += fan_in
