@@ -140,10 +140,13 @@ def sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm):
     # params, grads: (P,); grads holds the step g = clip(scale * grads + alpha * W) on exit
     for l in range(layout.shape[0]):
         w_off, b_off = layout[l, 2], layout[l, 3]
-        for k in range(w_off, b_off):
-            grads[k] = clip_gradient(scale * grads[k] + alpha * params[k], clip_value)
-        for k in range(b_off, b_off + layout[l, 1]):
-            grads[k] = clip_gradient(scale * grads[k], clip_value)
+        # slices indexed from 0 (no wraparound select per element: the loops vectorise)
+        W, g = params[w_off:b_off], grads[w_off:b_off]
+        for k in range(b_off - w_off):
+            g[k] = clip_gradient(scale * g[k] + alpha * W[k], clip_value)
+        g = grads[b_off:b_off + layout[l, 1]]
+        for k in range(layout[l, 1]):
+            g[k] = clip_gradient(scale * g[k], clip_value)
     if clip_norm > 0:
         sq = 0.0
         for k in range(grads.shape[0]):
@@ -202,11 +205,15 @@ def sgd_update_rows(params, grads, layout, touched, tcount, mark, scale, lr, cli
 @jit
 def update_scaled(params, grads, start, n, scale, lr, clip_value):
     # params[k] -= lr * clip(scale * grads[k]); grads[k] = 0, for k in start .. start + n - 1
+    # on slices indexed from 0: the index is provably non-negative, so no wraparound select per
+    # element and the loop vectorises
+    p = params[start:start + n]
+    g = grads[start:start + n]
     if clip_value == 0:
-        for k in range(start, start + n):  # clip is the identity: its own loop, vectorises
-            params[k] -= lr * (scale * grads[k])
-            grads[k] = 0
+        for k in range(n):  # clip is the identity: its own loop, vectorises
+            p[k] -= lr * (scale * g[k])
+            g[k] = 0
     else:
-        for k in range(start, start + n):
-            params[k] -= lr * clip_gradient(scale * grads[k], clip_value)
-            grads[k] = 0
+        for k in range(n):
+            p[k] -= lr * clip_gradient(scale * g[k], clip_value)
+            g[k] = 0
