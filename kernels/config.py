@@ -6,7 +6,8 @@
   a sum. That is what lets an FP reduction (a dot product) vectorise; IEEE order forces one add
   after the other (~4 cycles each). It does NOT assume away NaN/inf (no ``nnan``/``ninf``), so a
   NaN or inf still propagates to the loss and divergence detection still works. It is used for
-  dot products only (``dense.row_dot``); the reference's BLAS reorders those sums too.
+  dot products only (``dense.row_dot``, ``dense.dot_update_row``); the reference's BLAS
+  reorders those sums too.
 - cache=True: compiled machine code is stored on disk, so a new process loads it instead of
   compiling (see ``NUMBA_CACHE_DIR`` when the package directory is read-only).
 - nogil=True: kernels release the GIL, so threads (e.g. a threaded grid search) run in parallel.

@@ -10,7 +10,10 @@ reference one-to-one. The ``*_rows`` helpers do the work; they take the compacte
 caller so the per-sample loop in ``sgd.train_epoch`` allocates nothing.
 
 Arithmetic: every update and forward product is IEEE, in the order written. The only
-reassociated sums are the dot products in ``row_dot`` (dinp = W @ dz), see config.py.
+reassociated sums are the dot products dinp = W @ dz (``row_dot``, ``dot_update_row``), see
+config.py. Without weight decay or clipping, a row's SGD step is computed as
+``W[i, j] -= (lr * x_i) * dz_j``: one multiply per weight instead of two; the reference's
+``lr * (x_i * dz_j)`` can differ from it in the last bit (covered by the tests' tolerances).
 """
 
 import numpy as np
@@ -38,6 +41,21 @@ def row_dot(W, i, v):
     s = W.dtype.type(0)
     for j in range(W.shape[1]):
         s += W[i, j] * v[j]
+    return s
+
+
+@jit_reassoc
+def dot_update_row(W, i, xi, dz, lr):
+    # returns sum_j W[i, j] * dz[j] with the OLD row, and applies W[i] -= (lr * xi) * dz, in one
+    # pass over the row (it is read once, not once for the dot and again for the update).
+    # W: (fan_in, fan_out)  dz: (fan_out,). Only the sum is reordered (jit_reassoc): the step
+    # is written with its product already grouped, so reassociation has nothing to change there
+    s = W.dtype.type(0)
+    step = lr * xi
+    for j in range(W.shape[1]):
+        w = W[i, j]
+        s += w * dz[j]
+        W[i, j] = w - step * dz[j]
     return s
 
 
@@ -155,9 +173,10 @@ def update_row(W, i, xi, dz, lr, alpha, clip_value):
     fan_out = W.shape[1]
     if alpha == 0 and clip_value == 0:
         # the common case as its own loop, so it vectorises: x + alpha * W with alpha == 0 is x
-        # (for finite W), and clip is the identity
+        # (for finite W), and clip is the identity; lr * xi once per row (see the module doc)
+        step = lr * xi
         for j in range(fan_out):
-            W[i, j] -= lr * (xi * dz[j])
+            W[i, j] -= step * dz[j]
     else:
         for j in range(fan_out):
             W[i, j] -= lr * clip_gradient(xi * dz[j] + alpha * W[i, j], clip_value)
@@ -179,17 +198,30 @@ def dense_backward_sgd_rows(dinp, dout, out, inp, idx, nnz, W, b, act, inp_relu,
     if defer_rows:
         pass
     elif alpha == 0:
-        # zero-input rows: gradient exactly 0, no weight decay -> only dinp may need them
+        # zero-input rows: gradient exactly 0, no weight decay -> only dinp may need them.
+        # Without clipping, a row that needs both its dinp and its update gets them in one pass
+        # (dot_update_row); rows are independent, so the order of rows does not matter.
+        fuse = need_dinp and clip_value == 0
         if need_dinp and not inp_relu:
+            k = 0
             for i in range(fan_in):
-                dinp[i] = row_dot(W, i, dout)
+                if fuse and k < nnz and idx[k] == i:
+                    dinp[i] = dot_update_row(W, i, inp[i], dout, lr)
+                    k += 1
+                else:
+                    dinp[i] = row_dot(W, i, dout)
+            if fuse:
+                nnz = 0  # every row with a non-zero input is updated already
         elif need_dinp:
             dinp[:] = 0
         for k in range(nnz):
             i = idx[k]
-            if need_dinp and inp_relu:
-                dinp[i] = row_dot(W, i, dout)
-            update_row(W, i, inp[i], dout, lr, alpha, clip_value)
+            if fuse and inp_relu:
+                dinp[i] = dot_update_row(W, i, inp[i], dout, lr)
+            else:
+                if need_dinp and inp_relu:
+                    dinp[i] = row_dot(W, i, dout)
+                update_row(W, i, inp[i], dout, lr, alpha, clip_value)
     else:
         # weight decay moves every row
         for i in range(fan_in):

@@ -12,6 +12,7 @@ from .config import jit
 from .loss import loss_forward_backward
 from .network import (apply_pending, backward_sample, backward_sgd_sample, forward_sample,
                       idx_offset, layer_slice, mark_rows, sgd_update, sgd_update_rows)
+from .prefetch import prefetch_row
 
 
 @jit
@@ -71,6 +72,8 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
             grads[:] = 0
         for k in range(start, stop):
             i = order[k]
+            if k + 1 < m:
+                prefetch_row(X[order[k + 1]])  # a hint only: the next row, fetched meanwhile
             # with defer, the previous sample's layer-0 update is applied inside (pnnz rows)
             forward_sample(acts, idx, nnz, X[i], params, layout, activations, X[prev], pidx,
                            pnnz, dz0, lr, clip_value)
