@@ -57,7 +57,8 @@ SCRIPT = textwrap.dedent("""
 
     def stats():
         hits = misses = 0
-        for f in (kernels.train_epoch, kernels.predict):
+        sgd = kernels.sgd  # train_epoch is a Python switch between these two compiled epochs
+        for f in (sgd.train_epoch_per_sample, sgd.train_epoch_batches, kernels.predict):
             hits += sum(f.stats.cache_hits.values())
             misses += sum(f.stats.cache_misses.values())
         return dict(hits=hits, misses=misses)

@@ -136,5 +136,6 @@ def test_training_and_prediction_kernels_release_the_gil():
     """What lets a threaded GridSearchCV(n_jobs=2) use both cores: the compiled epoch and
     predict run without the GIL."""
     from fastmlp import kernels
-    for kernel in (kernels.train_epoch, kernels.predict):
+    for kernel in (kernels.sgd.train_epoch_per_sample, kernels.sgd.train_epoch_batches,
+                   kernels.predict):
         assert kernel.targetoptions.get("nogil") is True, kernel
