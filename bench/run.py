@@ -264,14 +264,17 @@ def compile_times(args, log):
     return out
 
 
+# Peak RSS is VmHWM, the high-water mark of THIS process's memory map. Not getrusage's
+# ru_maxrss: Linux carries it over from the forking parent across exec, so a child of the full
+# benchmark (torch, JAX and the data loaded, ~1.5 GB) reported the parent's peak, not its own.
 MEMORY_SNIPPET = r"""
-import json, resource, numpy as np
+import json, numpy as np
 import fastmlp
 from fastmlp.datasets import load_mnist
-def rss_mb():
+def rss_mb(field="VmRSS"):
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
 base = rss_mb()
 X, y = load_mnist()[:2]
@@ -279,7 +282,7 @@ X = np.ascontiguousarray(X, np.float32)
 loaded = rss_mb()
 m = fastmlp.MLPClassifier(hidden_layer_sizes=(200, 200), epochs=1, random_state=0)
 m.fit(X, y)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = rss_mb("VmHWM")
 print(json.dumps(dict(rss_after_imports_mb=base, rss_after_loading_mb=loaded, peak_rss_mb=peak,
                       X_float32_mb=X.nbytes / 2**20)))
 """
