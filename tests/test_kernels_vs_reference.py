@@ -239,6 +239,30 @@ def test_train_epoch_all_zero_inputs(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hidden", ["identity", "tanh", "relu"])
+@pytest.mark.parametrize("clip_value", [0.0, 0.05])
+def test_train_epoch_with_hidden_units_exactly_zero(dtype, hidden, clip_value):
+    """Hidden units that are exactly 0 (zero weight column and bias) leave gaps in the rows the
+    next layer's backward updates; with a non-ReLU activation its dinp still covers every row
+    (the fused dinp+update pass walks the gaps, see dense_backward_sgd_rows)."""
+    p = make_problem((12, 9, 7, 4), hidden=hidden, dtype=dtype, n=30, sparse=True)
+    for layer, cols in ((0, [0, 3, 5]), (1, [2])):
+        fan_in, fan_out, w_off, b_off = p["layout"][layer, :4]
+        p["params"][w_off:w_off + fan_in * fan_out].reshape(fan_in, fan_out)[:, cols] = 0
+        p["params"][b_off + np.array(cols)] = 0
+    acts = p["acts"].copy()
+    kernels.network_forward(acts, p["X"][0], p["params"], p["layout"], p["activations"])
+    a0 = acts[:9]
+    assert (a0[[0, 3, 5]] == 0).all() and (a0 != 0).any()  # gaps between non-zero rows
+    order = np.random.default_rng(0).integers(0, 30, 60)
+    (rl, rc, rn), ref = run_epoch(reference, p, order, lr=0.05, clip_value=clip_value)
+    (cl, cc, cn), comp = run_epoch(kernels, p, order, lr=0.05, clip_value=clip_value)
+    assert cn == rn == 60 and cc == rc
+    np.testing.assert_allclose(cl, rl, **tol(dtype, "epoch"))
+    np.testing.assert_allclose(comp["params"], ref["params"], **tol(dtype, "epoch"))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_fused_and_unfused_per_sample_paths_agree(dtype):
     """Batch size 1 takes the fused backward+update path unless clip_norm is set; a clip_norm
     too large to bite must give the same weights."""
