@@ -21,6 +21,27 @@ def _batch(text):
     return "full" if text == "full" else int(text)
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _plotting_available():
+    # True if matplotlib imports; otherwise prints what to install and returns False
+    from .plotting import PlottingUnavailable, _pyplot
+    try:
+        _pyplot()
+    except PlottingUnavailable as exc:
+        print(f"fastmlp: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def build_parser():
     from . import __version__
     parser = argparse.ArgumentParser(prog="fastmlp", description=__doc__)
@@ -47,7 +68,8 @@ def build_parser():
     t.add_argument("--clip-value", type=float, default=0.0,
                    help="clip every gradient entry to [-C, C] (default 0: off)")
     t.add_argument("--clip-norm", type=float, default=0.0,
-                   help="rescale each step to L2 norm at most C (default 0: off)")
+                   help="rescale each gradient (before the learning rate) to L2 norm at "
+                        "most C (default 0: off)")
     t.add_argument("--validation-fraction", type=float, default=0.0,
                    help="hold out this fraction of the training set, scored every epoch")
     t.add_argument("--n-iter-no-change", type=int, default=None, metavar="K",
@@ -55,7 +77,7 @@ def build_parser():
     t.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--backend", choices=("numba", "reference"), default="numba")
-    t.add_argument("--train-samples", type=int, default=None,
+    t.add_argument("--train-samples", type=_positive_int, default=None,
                    help="use only the first N training samples")
     t.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
     t.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
@@ -90,6 +112,8 @@ def train(args):
     from .estimators import MLPClassifier
 
     out = sys.stderr if args.json else sys.stdout
+    if args.plot and not _plotting_available():  # fail before training, not after
+        return 2
     loader = datasets.DATASETS[args.dataset]
     try:
         X_train, y_train, X_test, y_test = loader(args.data)
@@ -177,13 +201,8 @@ def train(args):
 def xor(args):
     from .xor import make_xor, train_xor
 
-    if not args.no_plots:  # fail before training, not after
-        from .plotting import PlottingUnavailable, _pyplot
-        try:
-            _pyplot()
-        except PlottingUnavailable as exc:
-            print(f"fastmlp: {exc}", file=sys.stderr)
-            return 2
+    if not args.no_plots and not _plotting_available():  # fail before training, not after
+        return 2
     X, y = make_xor(seed=0)
     tic = time.perf_counter()
     try:

@@ -94,13 +94,15 @@ def _cache_dir(name):
     return Path(base) / "fastmlp" / name
 
 
-def _candidates(path, env_name, default):
+def _candidates(path, env_name, default, env_itself=False):
+    # env_itself: $FASTMLP_DATA may hold the files directly (MNIST only: the IDX file names
+    # are the same for both data sets, so Fashion-MNIST looks only in its own sub-folder)
     if path is not None:
         return [Path(path)]
     found = []
     if os.environ.get("FASTMLP_DATA"):
         env = Path(os.environ["FASTMLP_DATA"])
-        found += [env / env_name, env]
+        found += [env / env_name] + ([env] if env_itself else [])
     return found + [default, _cache_dir(env_name)]
 
 
@@ -141,7 +143,7 @@ def load_mnist(path=None):
     the repository's data/mnist/ (checked against its SHA-256); ``~/.cache/fastmlp/mnist``.
     """
     tried = []
-    for folder in _candidates(path, "mnist", BUNDLED_MNIST):
+    for folder in _candidates(path, "mnist", BUNDLED_MNIST, env_itself=True):
         if all(_find(folder, stem) for stem in FILES.values()):
             verify = MNIST_SHA256 if folder.resolve() == BUNDLED_MNIST else None
             return load_idx_dataset(folder, verify=verify)
@@ -154,7 +156,9 @@ def load_mnist(path=None):
 def load_fashion_mnist(path=None):
     """Fashion-MNIST, same format and return value as load_mnist.
 
-    Default folder: /usr/share/datasets/fashion-mnist (``apt-get install dataset-fashion-mnist``).
+    Looked for in: ``path``; ``$FASTMLP_DATA/fashion-mnist`` (not ``$FASTMLP_DATA`` itself, which
+    may hold MNIST under the same file names); /usr/share/datasets/fashion-mnist (``apt-get install
+    dataset-fashion-mnist``); ``~/.cache/fastmlp/fashion-mnist``.
     """
     tried = []
     for folder in _candidates(path, "fashion-mnist", FASHION_MNIST_DEFAULT):

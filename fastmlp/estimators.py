@@ -371,8 +371,8 @@ class _BaseMLP:
                         dtype.type(self.clip_value), dtype.type(self.clip_norm), B)
                     if done < idx.shape[0]:
                         self._diverged(snapshot, t_epoch, s + done, int(idx[done]), lr)
-                    loss_sum += ls
-                    n_correct += nc
+                    loss_sum += float(ls)
+                    n_correct += int(nc)
                     self.t_ += idx.shape[0]
                 except KeyboardInterrupt as exc:
                     # raised inside this chunk (before or right after the kernel ran): undo it

@@ -264,7 +264,7 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
             value = loss_forward_backward(dout_slot, out_slot, Y[i], out_act, loss)
             if not np.isfinite(value):
                 return loss_sum, n_correct, k
-            loss_sum += value
+            loss_sum += float(value)  # summed in float64, as the kernels do
             n_correct += argmax_equal(out_slot, Y[i])
             if fused:
                 network_backward_sgd(dacts, params, acts, X[i], layout, activations,

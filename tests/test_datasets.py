@@ -69,6 +69,20 @@ def test_missing_folder_says_where_it_looked(tmp_path):
         datasets.load_mnist(tmp_path)
 
 
+def test_fashion_mnist_never_reads_mnist_from_the_bare_fastmlp_data_folder(tmp_path,
+                                                                           monkeypatch):
+    """$FASTMLP_DATA may hold MNIST's files directly; Fashion-MNIST has the same file names, so it
+    looks only in $FASTMLP_DATA/fashion-mnist (and its own defaults)."""
+    for stem in datasets.FILES.values():
+        shutil.copy(datasets._find(datasets.BUNDLED_MNIST, stem), tmp_path)
+    monkeypatch.setenv("FASTMLP_DATA", str(tmp_path))
+    monkeypatch.setattr(datasets, "FASHION_MNIST_DEFAULT", tmp_path / "absent")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert datasets.load_mnist()[0].shape == (60000, 784)  # MNIST is found there
+    with pytest.raises(FileNotFoundError, match="fashion-mnist"):
+        datasets.load_fashion_mnist()
+
+
 def test_missing_fashion_mnist_says_how_to_get_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
         datasets.load_fashion_mnist(tmp_path)

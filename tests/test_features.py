@@ -413,6 +413,27 @@ def test_fashion_mnist_trains_from_the_default_folder(capsys, monkeypatch):
 
 # --------------------------------------------------------------------- the train CLI's options
 
+def test_train_json_with_the_reference_backend_in_float32(capsys):
+    """The reference sums the epoch loss in float64 like the kernels: loss_curve_ holds Python
+    floats for both backends, so --json can serialise it."""
+    assert cli.main(["train", "--backend", "reference", "--train-samples", "200", "--epochs",
+                     "1", "--hidden", "16", "--quiet", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert 0 < result["test_accuracy"] <= 1
+    X, y = blobs(n=30)
+    for backend in ("numba", "reference"):
+        m = clf(backend=backend, dtype="float32").fit(X, y)
+        assert all(type(v) is float for v in m.loss_curve_), backend
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "ten"])
+def test_train_samples_must_be_positive(bad, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["train", "--train-samples", bad])
+    assert exc.value.code == 2
+    assert "positive integer" in capsys.readouterr().err
+
+
 def test_train_cli_passes_the_feature_options(capsys):
     code = cli.main(["train", "--train-samples", "500", "--epochs", "4", "--hidden", "16",
                      "--init", "normal", "--lr", "0.05", "--lr-schedule", "step", "--lr-decay",

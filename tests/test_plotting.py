@@ -86,5 +86,11 @@ def test_missing_matplotlib_says_what_to_install(monkeypatch, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "matplotlib" in err and "[plot]" in err
     assert not list(tmp_path.iterdir())
+    # train --plot fails before training: nothing trained, nothing saved
+    model_path = tmp_path / "m.npz"
+    assert cli.main(["train", "--train-samples", "50", "--epochs", "1", "--quiet",
+                     "--plot", str(tmp_path / "curves"), "--save", str(model_path)]) == 2
+    assert "[plot]" in capsys.readouterr().err
+    assert not model_path.exists() and not (tmp_path / "curves").exists()
     # training without plots still works
     assert cli.main(["xor", "--no-plots", "--epochs", "5"]) == 0
