@@ -7,7 +7,7 @@ are mostly zero. The indices of the non-zero inputs are compacted once per layer
 
 The public kernels (``dense_forward``, ``dense_backward``, ``dense_backward_sgd``) mirror the
 reference one-to-one. The ``*_rows`` helpers do the work; they take the compacted rows from the
-caller so the per-sample loop in ``sgd.train_epoch`` allocates nothing.
+caller so the compiled epochs in ``sgd.py`` allocate nothing per sample.
 
 Arithmetic: every update and forward product is IEEE, in the order written. The only
 reassociated sums are the dot products dinp = W @ dz (``row_dot``, ``dot_update_row``), see
@@ -37,7 +37,8 @@ def nonzero_rows(idx, inp):
 @jit_reassoc
 def row_dot(W, i, v):
     # sum_j W[i, j] * v[j] in W's dtype; W: (fan_in, fan_out)  v: (fan_out,)
-    # jit_reassoc: the sum may be reordered so it vectorises (8 float32 lanes per instruction)
+    # jit_reassoc: the sum may be reordered so it vectorises (8 or 16 float32 lanes per
+    # instruction with AVX2 / AVX-512)
     s = W.dtype.type(0)
     for j in range(W.shape[1]):
         s += W[i, j] * v[j]

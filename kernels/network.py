@@ -137,7 +137,9 @@ def network_backward_sgd(dacts, params, acts, x, layout, activations, lr, alpha,
 
 @jit
 def sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm):
-    # params, grads: (P,); grads holds the step g = clip(scale * grads + alpha * W) on exit
+    # params, grads: (P,); on exit grads holds the step g applied as params -= lr * g:
+    # g = clip(scale * grads + alpha * W) for weights, clip(scale * grads) for biases (no decay),
+    # then the whole g rescaled to L2 norm clip_norm if it was longer
     for l in range(layout.shape[0]):
         w_off, b_off = layout[l, 2], layout[l, 3]
         # slices indexed from 0 (no wraparound select per element: the loops vectorise)
