@@ -31,6 +31,25 @@ def _positive_int(text):
     return value
 
 
+def _output_problem(save=None, folder=None):
+    """Why --save FILE or a plot/output FOLDER cannot be written (checked before training, so
+    a typo does not cost a whole run), or None."""
+    import os
+    if save is not None:
+        if not save:
+            return "--save needs a file path"
+        path = os.fspath(save)
+        path = path if path.endswith(".npz") else path + ".npz"
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            return f"cannot save to {path!r}: the folder {parent!r} does not exist"
+        if os.path.isdir(path):
+            return f"cannot save to {path!r}: it is a folder"
+    if folder is not None and os.path.exists(folder) and not os.path.isdir(folder):
+        return f"cannot write figures into {folder!r}: it is a file, not a folder"
+    return None
+
+
 def _plotting_available():
     # True if matplotlib imports; otherwise prints what to install and returns False
     from .plotting import PlottingUnavailable, _pyplot
@@ -114,6 +133,10 @@ def train(args):
     out = sys.stderr if args.json else sys.stdout
     if args.plot and not _plotting_available():  # fail before training, not after
         return 2
+    problem = _output_problem(args.save, args.plot)
+    if problem:
+        print(f"fastmlp: {problem}", file=sys.stderr)
+        return 2
     loader = datasets.DATASETS[args.dataset]
     try:
         X_train, y_train, X_test, y_test = loader(args.data)
@@ -166,8 +189,10 @@ def train(args):
         return 130
     total = time.perf_counter() - tic
     train_seconds = sum(h["seconds"] for h in history)
+    # the model as it ends (early stopping may restore an earlier epoch's best weights)
+    test_accuracy = model.score(X_test, y_test)
     result = dict(
-        test_accuracy=history[-1]["test_accuracy"], epochs=len(history), seconds=total,
+        test_accuracy=test_accuracy, epochs=len(history), seconds=total,
         train_seconds=train_seconds,
         samples_per_second=len(X_train) * len(history) / train_seconds,
         final_loss=history[-1]["loss"], history=history,
@@ -180,16 +205,16 @@ def train(args):
                     validation_fraction=args.validation_fraction,
                     n_iter_no_change=args.n_iter_no_change),
     )
-    if args.save:
-        result["saved"] = model.save(args.save) or args.save
-    if args.plot:
-        from .plotting import PlottingUnavailable, training_figures
-        try:
-            result["plots"] = training_figures(history, y_test, model.predict(X_test), args.plot,
-                                               labels=np.arange(10))
-        except PlottingUnavailable as exc:
-            print(f"fastmlp: {exc}", file=sys.stderr)
-            return 2
+    try:
+        if args.save:
+            result["saved"] = model.save(args.save) or args.save
+        if args.plot:
+            from .plotting import training_figures
+            result["plots"] = training_figures(history, y_test, model.predict(X_test),
+                                               args.plot, labels=np.arange(10))
+    except (OSError, ImportError) as exc:  # checked up front; the disk may still fail
+        print(f"fastmlp: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result))
     elif not args.quiet:
@@ -202,6 +227,10 @@ def xor(args):
     from .xor import make_xor, train_xor
 
     if not args.no_plots and not _plotting_available():  # fail before training, not after
+        return 2
+    problem = None if args.no_plots else _output_problem(folder=args.out)
+    if problem:
+        print(f"fastmlp: {problem}", file=sys.stderr)
         return 2
     X, y = make_xor(seed=0)
     tic = time.perf_counter()
@@ -222,7 +251,11 @@ def xor(args):
                               backend=args.backend, samples=len(X)))
     if not args.no_plots:
         from .plotting import xor_figures
-        result["plots"] = xor_figures(model, X, y, history, args.out, gif=args.gif)
+        try:
+            result["plots"] = xor_figures(model, X, y, history, args.out, gif=args.gif)
+        except OSError as exc:
+            print(f"fastmlp: {exc}", file=sys.stderr)
+            return 2
     if args.json:
         print(json.dumps(result))
     else:

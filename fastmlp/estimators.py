@@ -24,6 +24,11 @@ from .validation import (check_array, check_choice, check_dtype, check_hidden_la
                          check_positive, check_random_state, check_seed)
 
 
+class _OutputOverflow(ValueError):
+    """The network's outputs overflowed: a ValueError for the user (predict), and for the
+    training loop, on validation rows, a sign that the weights diverged."""
+
+
 class _DeferredInterrupt:
     """Holds back Ctrl-C (SIGINT) during training until the next chunk boundary.
 
@@ -315,6 +320,14 @@ class _BaseMLP:
             if sizes[1:-1] != cfg["hidden"]:
                 raise ValueError(f"hidden_layer_sizes={self.hidden_layer_sizes!r} differs from "
                                  f"the fitted network {sizes}; refit to change the architecture")
+            fitted = getattr(self, "_cfg", None)
+            if fitted is not None and (not np.array_equal(fitted["activations"],
+                                                          cfg["activations"])
+                                       or fitted["loss"] != cfg["loss"]):
+                h, o, l = self._fitted_functions()
+                raise ValueError(f"activation={self.activation!r}, output_activation="
+                                 f"{self.output_activation!r}, loss={self.loss!r} differ from the "
+                                 f"fitted network's ({h!r}, {o!r}, {l!r}); refit to change them")
             if sizes[0] != n_in:
                 raise ValueError(f"X has {n_in} features, but {type(self).__name__} is expecting "
                                  f"{sizes[0]} features as input (it was fitted with {sizes[0]})")
@@ -326,7 +339,7 @@ class _BaseMLP:
         self._cfg = cfg
         return cfg
 
-    def _train(self, X, Y, epochs, cfg, validation=None, epoch_callback=None):
+    def _train(self, X, Y, epochs, cfg, validation=None, epoch_callback=None, rows=None):
         """Run ``epochs`` epochs over (X, Y) with validation/early stopping; updates state.
 
         Ctrl-C: the model keeps the weights of the last completed chunk of ``chunk_size``
@@ -334,9 +347,10 @@ class _BaseMLP:
         consistent with them, and the KeyboardInterrupt is re-raised.
         """
         with _DeferredInterrupt() as interrupt:
-            return self._train_loop(X, Y, epochs, cfg, validation, epoch_callback, interrupt)
+            return self._train_loop(X, Y, epochs, cfg, validation, epoch_callback, interrupt,
+                                    rows)
 
-    def _train_loop(self, X, Y, epochs, cfg, validation, epoch_callback, interrupt):
+    def _train_loop(self, X, Y, epochs, cfg, validation, epoch_callback, interrupt, rows):
         backend = get_backend(self.backend)
         dtype = cfg["dtype"]
         n = X.shape[0]
@@ -370,7 +384,7 @@ class _BaseMLP:
                         cfg["activations"], cfg["loss"], dtype.type(lr), dtype.type(self.alpha),
                         dtype.type(self.clip_value), dtype.type(self.clip_norm), B)
                     if done < idx.shape[0]:
-                        self._diverged(snapshot, t_epoch, s + done, int(idx[done]), lr)
+                        self._diverged(snapshot, t_epoch, s + done, int(idx[done]), lr, rows)
                     loss_sum += float(ls)
                     n_correct += int(nc)
                     self.t_ += idx.shape[0]
@@ -386,16 +400,30 @@ class _BaseMLP:
             if bar:
                 bar.close()
             if not np.isfinite(self.params_).all():
-                self._diverged(snapshot, t_epoch, n - 1, int(order[-1]), lr)
+                self._diverged(snapshot, t_epoch, n - 1, int(order[-1]), lr, rows)
+            penalty = 0.0
+            if self.alpha > 0:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    penalty = 0.5 * float(self.alpha) * sum(
+                        float(np.sum(W.astype(np.float64) ** 2)) for W in self.coefs_)
+            epoch_loss = loss_sum / n + penalty
+            if not np.isfinite(epoch_loss):
+                # finite weights so large that the penalty overflows: diverged as well
+                self._diverged(snapshot, t_epoch, n - 1, int(order[-1]), lr, rows)
+            if validation is not None:
+                # scored before any state changes; outputs overflowing on held-out rows mean
+                # the weights blew up (the rows come from the same data), not bad input
+                try:
+                    val_score = float(self.score(*validation))
+                except _OutputOverflow:
+                    self._diverged(snapshot, t_epoch, n - 1, int(order[-1]), lr, rows)
             self.n_iter_ += 1
-            penalty = 0.5 * self.alpha * sum(float(np.sum(W.astype(np.float64) ** 2))
-                                             for W in self.coefs_)
-            self.loss_curve_.append(loss_sum / n + penalty)
+            self.loss_curve_.append(epoch_loss)
             self.accuracy_curve_.append(n_correct / n)
             info = dict(epoch=self.n_iter_, loss=self.loss_curve_[-1],
                         train_accuracy=n_correct / n, seconds=time.perf_counter() - tic)
             if validation is not None:
-                self.validation_scores_.append(float(self.score(*validation)))
+                self.validation_scores_.append(val_score)
                 info["validation_score"] = self.validation_scores_[-1]
             if epoch_callback is not None:
                 epoch_callback(self, info)
@@ -420,19 +448,24 @@ class _BaseMLP:
                 f"weights of the last completed chunk (n_iter_={self.n_iter_}, t_={self.t_}) "
                 f"and can predict, be saved, or continue with partial_fit.")
 
-    def _diverged(self, snapshot, t_epoch, position, row, lr):
+    def _diverged(self, snapshot, t_epoch, position, row, lr, rows=None):
+        # rows: the user's row number of each training row (a validation split trains on a
+        # subset), so the message and DivergenceError.sample name a row of the X passed to fit
+        if rows is not None:
+            row = int(rows[row])
         self.params_[...] = snapshot
         self.t_ = t_epoch
         epoch = self.n_iter_ + 1
         raise DivergenceError(
             f"Training diverged in epoch {epoch} at sample {position} of the epoch (row {row} "
-            f"of X): the loss or the weights became NaN or infinite. The model keeps the "
+            f"of X): the loss, the weights or the network's outputs became NaN or infinite. The model keeps the "
             f"weights it had at the start of epoch {epoch}. Remedies: a lower learning_rate "
             f"(it was {lr:g}), gradient clipping (clip_value=... or clip_norm=...), an L2 "
             f"penalty (alpha=...), or inputs scaled to about [0, 1].", epoch=epoch, sample=row)
 
     def _split_validation(self, X, Y, y, validation_data):
-        """(X_train, Y_train, (X_val, y_val) or None) from validation_fraction/validation_data."""
+        """(X_train, Y_train, (X_val, y_val) or None, rows) from validation_fraction or
+        validation_data; rows[i] is the row of X that training row i came from (None: all)."""
         if validation_data is not None:
             try:
                 X_val, y_val = validation_data
@@ -451,7 +484,7 @@ class _BaseMLP:
                 if Y_val.shape[1] != Y.shape[1]:
                     raise ValueError(f"validation_data y_val has {Y_val.shape[1]} targets, but "
                                      f"y has {Y.shape[1]}")
-            return X, Y, (X_val, y_val)
+            return X, Y, (X_val, y_val), None
         if self.validation_fraction and self.validation_fraction > 0:
             n_val = int(round(self.validation_fraction * X.shape[0]))
             if n_val < 1 or n_val >= X.shape[0]:
@@ -461,8 +494,8 @@ class _BaseMLP:
             perm = check_random_state(self.random_state).permutation(X.shape[0])
             val, tr = perm[:n_val], np.sort(perm[n_val:])
             return (np.ascontiguousarray(X[tr]), np.ascontiguousarray(Y[tr]),
-                    (X[val], np.asarray(y)[val]))
-        return X, Y, None
+                    (X[val], np.asarray(y)[val]), tr)
+        return X, Y, None, None
 
     def fit(self, X, y, validation_data=None, epoch_callback=None):
         """Train from a fresh initialisation for ``epochs`` epochs; returns self.
@@ -479,13 +512,13 @@ class _BaseMLP:
         state = dict(self.__dict__)
         try:
             X, Y, y_arr = self._prepare_xy(X, y, reset=True)
-            X, Y, validation = self._split_validation(X, Y, y_arr, validation_data)
+            X, Y, validation, rows = self._split_validation(X, Y, y_arr, validation_data)
         except BaseException:  # bad data: a fitted model stays exactly as it was
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
         cfg = self._prepare_training(True, X.shape[1], Y.shape[1])
-        return self._train(X, Y, int(self.epochs), cfg, validation, epoch_callback)
+        return self._train(X, Y, int(self.epochs), cfg, validation, epoch_callback, rows)
 
     def _predict_raw(self, X):
         """The network's outputs for every row of X, shape (n, n_out)."""
@@ -501,10 +534,20 @@ class _BaseMLP:
             if not np.isfinite(self.params_).all():
                 raise ValueError("the model's weights contain NaN or infinity (coefs_ or "
                                  "intercepts_ edited in place?); set finite weights or refit")
-            raise ValueError(f"the network's outputs overflowed {out.dtype} (NaN or infinity) "
+            raise _OutputOverflow(f"the network's outputs overflowed {out.dtype} (NaN or infinity) "
                              f"for some rows of X; scale X like the training data or use "
                              f"dtype='float64'")
         return out
+
+    def _fitted_functions(self):
+        """(hidden activation, output activation, loss) names the fitted network was trained
+        with; hyperparameters changed by set_params since do not count until a refit."""
+        cfg = getattr(self, "_cfg", None) or self._resolve()
+        names = {code: name for name, code in ACTIVATIONS.items()}
+        codes = cfg["activations"]
+        hidden = names[int(codes[0])] if len(codes) > 1 else self.activation
+        loss = {code: name for name, code in LOSSES.items()}[int(cfg["loss"])]
+        return hidden, names[int(codes[-1])], loss
 
     def _activation_codes(self):
         cfg = getattr(self, "_cfg", None) or self._resolve()
@@ -624,7 +667,7 @@ class MLPClassifier(_BaseMLP):
         return out
 
     def _cfg_output(self):
-        return self.output_activation or self._default_output_activation
+        return self._fitted_functions()[1]
 
     def predict(self, X):
         """The most probable class label for every row of X."""

@@ -28,7 +28,17 @@ def save(model, path):
     renamed over ``path``, so a crash mid-save never destroys an existing file."""
     model._check_fitted()
     model._sync_params()
+    try:  # a file load() would refuse must not replace a good one
+        current = model._resolve()
+    except ValueError as exc:
+        raise ValueError(f"cannot save this model: {exc} (set a valid value, or refit)") from None
     params = model.get_params()
+    fitted = getattr(model, "_cfg", current)
+    if not (np.array_equal(current["activations"], fitted["activations"])
+            and current["loss"] == fitted["loss"]):
+        # changed by set_params since the fit: the file describes the network that was trained
+        params["activation"], params["output_activation"], params["loss"] = \
+            model._fitted_functions()
     if not isinstance(params.get("random_state"), (int, type(None))):
         params["random_state"] = None  # a Generator is not data; the weights are what matter
     # the fitted architecture and dtype (not hyperparameters changed since the fit), as JSON
@@ -86,8 +96,11 @@ def save(model, path):
 def load(path):
     """A fitted model from a file written by ``save``. Raises FileNotFoundError for a missing
     file and ValueError for anything that is not an intact model file of this format version.
-    The file is read with allow_pickle=False, so no code in it ever runs."""
+    The file is read with allow_pickle=False, so no code in it ever runs. Like ``save``, a path
+    without the .npz suffix also finds ``path + ".npz"``."""
     path = os.fspath(path)
+    if not os.path.exists(path) and not path.endswith(".npz") and os.path.exists(path + ".npz"):
+        path += ".npz"
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such model file: {path!r}")
     try:

@@ -707,3 +707,38 @@ def test_numba_boundscheck_turns_an_out_of_bounds_kernel_access_into_an_index_er
                           text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("IndexError"), done.stdout
+
+
+# ------------------------------------------------------------- divergence, seen at the epoch's end
+
+def test_divergence_seen_on_validation_rows_is_a_divergence_error_and_rolls_back():
+    """Weights that stay finite but make the outputs overflow: the validation score finds it.
+    It must be reported as divergence (not blamed on the input's scale) and undone."""
+    X = np.random.default_rng(0).random((200, 3))
+    r = MLPRegressor((50, 50), learning_rate=1e3, random_state=0, epochs=5, batch_size="full",
+                     validation_fraction=0.2)
+    with pytest.raises(DivergenceError, match="outputs became NaN or infinite") as exc:
+        r.fit(X, X[:, 0] * 1e3)
+    epoch = exc.value.epoch
+    assert r.n_iter_ == epoch - 1 == len(r.loss_curve_) == len(r.validation_scores_)
+    assert np.isfinite(r.predict(X)).all()  # the weights of the start of that epoch
+
+
+def test_divergence_names_the_users_row_when_a_validation_split_trains_on_a_subset():
+    X = np.random.default_rng(0).random((100, 3))
+    y = X[:, 0].copy()
+    X[90] = 1e25
+    for fraction in (0.0, 0.5):
+        with pytest.raises(DivergenceError, match=r"\(row 90 of X\)") as exc:
+            MLPRegressor((4,), random_state=1, shuffle=False,
+                         validation_fraction=fraction).fit(X, y)
+        assert exc.value.sample == 90
+
+
+def test_huge_weights_without_weight_decay_give_a_finite_loss_curve():
+    """0 * inf would make the L2 penalty NaN: with alpha=0 there is no penalty to compute."""
+    X = np.random.default_rng(0).random((50, 3))
+    y = (X[:, 0] > 0.5).astype(int)
+    m = MLPClassifier((4,), random_state=0, dtype="float64").fit(X * 1e200, y)
+    assert np.isfinite(m.loss_curve_).all() and np.isfinite(m.params_).all()
+    assert np.abs(m.params_).max() > 1e154  # squares overflow: the old penalty was NaN

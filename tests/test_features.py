@@ -426,6 +426,39 @@ def test_train_json_with_the_reference_backend_in_float32(capsys):
         assert all(type(v) is float for v in m.loss_curve_), backend
 
 
+def test_train_reports_the_accuracy_of_the_model_it_saves_after_early_stopping(tmp_path,
+                                                                              capsys):
+    """Early stopping restores the best epoch's weights after the last epoch ran: the final
+    test_accuracy is the returned model's, which is the one saved."""
+    path = tmp_path / "es.npz"
+    assert cli.main(["train", "--train-samples", "1000", "--epochs", "15", "--quiet", "--json",
+                     "--validation-fraction", "0.3", "--n-iter-no-change", "1", "--lr", "0.05",
+                     "--hidden", "32", "--save", str(path)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    X_test, y_test = datasets.load_mnist()[2:]
+    import fastmlp
+    assert result["test_accuracy"] == fastmlp.load(path).score(X_test, y_test)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--save", "/nonexistent-folder/m.npz"], "does not exist"),
+    (["--save", ""], "--save needs a file path"),
+    (["--plot", __file__], "it is a file, not a folder"),
+])
+def test_train_refuses_unwritable_outputs_before_training(args, message, capsys, monkeypatch):
+    monkeypatch.setattr(datasets, "DATASETS", {"mnist": lambda path: pytest.fail("trained")})
+    if "--plot" in args:
+        pytest.importorskip("matplotlib")
+    assert cli.main(["train", "--quiet"] + args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_xor_refuses_a_file_as_output_folder(capsys):
+    pytest.importorskip("matplotlib")
+    assert cli.main(["xor", "--out", __file__]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("bad", ["0", "-1", "ten"])
 def test_train_samples_must_be_positive(bad, capsys):
     with pytest.raises(SystemExit) as exc:

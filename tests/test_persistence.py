@@ -323,3 +323,48 @@ def test_regressor_round_trip_keeps_output_shape(tmp_path):
     loaded = fastmlp.load(m.save(tmp_path / "r.npz"))
     assert loaded.predict(X).shape == (len(X),)
     np.testing.assert_array_equal(loaded.predict(X), m.predict(X))
+
+
+# ------------------------------------------------------------- hyperparameters changed after fit
+
+def test_save_describes_the_trained_network_not_hyperparameters_changed_since(tmp_path):
+    X, y = data()
+    m = fitted()
+    p0 = m.predict_proba(X[:5])
+    m.set_params(activation="tanh")  # takes effect at the next fit, not before
+    np.testing.assert_array_equal(m.predict_proba(X[:5]), p0)
+    loaded = fastmlp.load(m.save(tmp_path / "m.npz"))
+    assert loaded.activation == m._fitted_functions()[0] != "tanh"
+    np.testing.assert_array_equal(loaded.predict_proba(X[:5]), p0)
+    with pytest.raises(ValueError, match="refit to change them"):
+        m.partial_fit(X, y)  # continuing would silently train another network
+    np.testing.assert_array_equal(m.predict_proba(X[:5]), p0)
+
+
+def test_save_refuses_invalid_hyperparameters_and_keeps_the_existing_file(tmp_path):
+    m = fitted()
+    path = m.save(tmp_path / "m.npz")
+    before = open(path, "rb").read()
+    m.set_params(learning_rate=-1)
+    with pytest.raises(ValueError, match="cannot save this model: learning_rate=-1"):
+        m.save(path)
+    assert open(path, "rb").read() == before
+    assert fastmlp.load(path).learning_rate > 0
+
+
+def test_predict_proba_normalises_by_the_fitted_output_activation():
+    X, y = data()
+    m = fitted(output_activation="identity", loss="squared_error")
+    raw = m.predict_proba(X)
+    m.set_params(output_activation=None, loss=None)  # default: softmax, not fitted yet
+    np.testing.assert_array_equal(m.predict_proba(X), raw)
+    np.testing.assert_allclose(raw.sum(axis=1), 1, rtol=1e-6)
+
+
+def test_load_finds_the_npz_suffix_like_save_adds_it(tmp_path):
+    m = fitted()
+    assert m.save(tmp_path / "model").endswith("model.npz")
+    loaded = fastmlp.load(tmp_path / "model")
+    np.testing.assert_array_equal(loaded.params_, m.params_)
+    with pytest.raises(FileNotFoundError):
+        fastmlp.load(tmp_path / "other")
