@@ -9,16 +9,25 @@ import numpy as np
 
 
 def _hidden(text):
+    # "200,200"; "none" for no hidden layer (an empty string is refused: likely a mistake)
+    if text.strip().lower() == "none":
+        return ()
     try:
-        sizes = tuple(int(v) for v in text.split(",") if v.strip())
+        sizes = tuple(int(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 200,200, "
-                                         f"got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 200,200 (or "
+                                         f"'none' for no hidden layer), got {text!r}") from None
     return sizes
 
 
 def _batch(text):
-    return "full" if text == "full" else int(text)
+    if text == "full":
+        return "full"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got "
+                                         f"{text!r}") from None
 
 
 def _positive_int(text):
@@ -70,7 +79,8 @@ def build_parser():
     t.add_argument("--dataset", choices=("mnist", "fashion-mnist"), default="mnist")
     t.add_argument("--data", metavar="DIR", help="folder with the four IDX files")
     t.add_argument("--hidden", type=_hidden, default=(200, 200),
-                   help="hidden layer sizes, comma-separated (default 200,200)")
+                   help="hidden layer sizes, comma-separated (default 200,200); 'none' for no "
+                        "hidden layer")
     t.add_argument("--activation", default="relu", help="relu, tanh, sigmoid or identity")
     t.add_argument("--epochs", type=int, default=3)
     t.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")

@@ -7,9 +7,11 @@ progress, divergence handling and early stopping. Fitted state ends in ``_``.
 """
 
 import inspect
+import numbers
 import signal
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -197,8 +199,18 @@ class _BaseMLP:
         check_positive("clip_value", self.clip_value, allow_zero=True)
         check_positive("clip_norm", self.clip_norm, allow_zero=True)
         dtype = check_dtype(self.dtype)
+        for name in ("learning_rate", "alpha", "clip_value", "clip_norm"):
+            value = float(getattr(self, name))
+            with np.errstate(over="ignore", under="ignore"):
+                cast = float(dtype.type(value))
+            if (value > 0 and cast == 0) or not np.isfinite(cast):
+                raise ValueError(f"{name}={value!r} is not representable in {dtype.name} "
+                                 f"(it becomes {cast!r}); use a value between "
+                                 f"{np.finfo(dtype).tiny:g} and {np.finfo(dtype).max:g} or "
+                                 f"dtype='float64'")
         check_choice("backend", self.backend, BACKENDS)
-        if not (isinstance(self.validation_fraction, (int, float)) and
+        if not (isinstance(self.validation_fraction, numbers.Real) and
+                not isinstance(self.validation_fraction, bool) and
                 0 <= self.validation_fraction < 1):
             raise ValueError(f"validation_fraction={self.validation_fraction!r} is not valid; "
                              f"expected a number in [0, 1)")
@@ -362,6 +374,12 @@ class _BaseMLP:
         dacts = np.zeros(n_acts, dtype=dtype)
         best_score, best_params, stall = -np.inf, None, 0
         chunk_start = np.empty_like(self.params_)
+        if learning_rate_at(self.lr_schedule, self.learning_rate, self.n_iter_,
+                            max(int(self.epochs), epochs), self.lr_decay, self.lr_step) == 0:
+            warnings.warn(f"the learning rate is 0 from epoch {self.n_iter_ + 1} on "
+                          f"(lr_schedule={self.lr_schedule!r} ended after epochs={self.epochs}): "
+                          f"this training does not change the weights; call fit to start "
+                          f"over, or raise epochs", UserWarning, stacklevel=4)
         for e in range(epochs):
             tic = time.perf_counter()
             order = (self._rng.permutation(n) if self.shuffle else np.arange(n)).astype(np.int64)

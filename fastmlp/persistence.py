@@ -146,6 +146,8 @@ def _from_arrays(data, path):
     cfg = model._resolve()
     layout = np.ascontiguousarray(data["layout"], dtype=np.int64)
     params = np.ascontiguousarray(data["params"])
+    if params.dtype.kind == "f" and not params.dtype.isnative:  # e.g. written on big-endian
+        params = params.astype(params.dtype.newbyteorder("="))
     sizes = (int(layout[0, 0]),) + tuple(int(v) for v in layout[:, 1]) if layout.ndim == 2 and len(layout) else ()
     valid_sizes = len(sizes) >= 2 and all(s >= 1 for s in sizes)
     expected_layout, n_params, _ = make_layout(sizes) if valid_sizes else (None, -1, 0)
@@ -159,6 +161,10 @@ def _from_arrays(data, path):
     model.layout_, model.params_ = layout, params.copy()
     model.coefs_, model.intercepts_ = coef_views(model.params_, layout)
     model.n_features_in_ = sizes[0]
+    for key in ("n_iter", "t"):
+        value = data.get(key, np.array(0))
+        if value.ndim != 0 or value.dtype.kind not in "iu" or value < 0:
+            raise ValueError(f"{path!r} is corrupt: {key} must be an integer >= 0")
     model.n_iter_ = int(data.get("n_iter", 0))
     model.t_ = int(data.get("t", 0))
     model.loss_curve_, model.accuracy_curve_, model.validation_scores_ = (
@@ -166,8 +172,13 @@ def _from_arrays(data, path):
         for key in ("loss_curve", "accuracy_curve", "validation_scores"))
     model._cfg = cfg
     if "classes" in data:
+        if kind != "MLPClassifier":
+            raise ValueError(f"{path!r} is corrupt: a {kind} has no classes")
         if data["classes"].ndim != 1:
             raise ValueError(f"{path!r} is corrupt: classes must be 1-D")
+        # fit stores np.unique(y): sorted, distinct; anything else would relabel predictions
+        if not np.array_equal(np.unique(data["classes"]), data["classes"]):
+            raise ValueError(f"{path!r} is corrupt: classes must be sorted and distinct")
         model.classes_ = data["classes"]
         if len(model.classes_) != sizes[-1]:
             raise ValueError(f"{path!r} is corrupt: {len(model.classes_)} classes for "
@@ -175,5 +186,7 @@ def _from_arrays(data, path):
     elif kind == "MLPClassifier":
         raise ValueError(f"{path!r} is corrupt: a classifier without classes")
     if "y_ndim" in data:
+        if data["y_ndim"].ndim != 0 or int(data["y_ndim"]) not in (1, 2):
+            raise ValueError(f"{path!r} is corrupt: y_ndim must be 1 or 2")
         model._y_ndim = int(data["y_ndim"])
     return model

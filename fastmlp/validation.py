@@ -88,6 +88,11 @@ def check_hidden_layer_sizes(sizes):
     """A tuple of positive ints from an int or a sequence (an empty tuple means no hidden layer)."""
     if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
         sizes = (sizes,)
+    if hasattr(sizes, "__next__"):
+        # an iterator/generator would be used up by the first of several validations
+        raise ValueError(f"hidden_layer_sizes={sizes!r} is not valid; expected a sequence "
+                         f"(tuple or list) of positive integers such as (200, 200), not an "
+                         f"iterator")
     try:
         sizes = tuple(sizes)
     except TypeError:

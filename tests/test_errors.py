@@ -395,6 +395,12 @@ BAD_HYPERPARAMETERS = [
     dict(name="random_state", value=-1, match=r"random_state=-1 is not valid; expected None, "
                                               r"an int >= 0 or a numpy Generator"),
     dict(name="random_state", value="seed", match=r"random_state='seed' is not valid"),
+    dict(name="hidden_layer_sizes", value=(s for s in [4]),
+         match=r"hidden_layer_sizes=.* not an iterator"),
+    dict(name="learning_rate", value=1e-50,
+         match=r"learning_rate=1e-50 is not representable in float32 \(it becomes 0\.0\)"),
+    dict(name="clip_value", value=1e40,
+         match=r"clip_value=1e\+40 is not representable in float32 \(it becomes inf\)"),
 ]
 
 
@@ -446,7 +452,9 @@ def test_valid_hyperparameter_spellings_are_accepted():
     for kw in (dict(dtype=np.float64), dict(dtype="float32"), dict(hidden_layer_sizes=3),
                dict(hidden_layer_sizes=np.array([3, 2])), dict(hidden_layer_sizes=()),
                dict(learning_rate=np.float32(0.01)), dict(epochs=np.int64(1)),
-               dict(batch_size="full"), dict(batch_size=10**6), dict(batch_size=np.int32(3))):
+               dict(batch_size="full"), dict(batch_size=10**6), dict(batch_size=np.int32(3)),
+               dict(validation_fraction=np.float32(0.2)),
+               dict(learning_rate=1e-50, dtype="float64")):
         m = clf(**kw).fit(X, Y)
         assert np.isfinite(m.predict_proba(X)).all()
 

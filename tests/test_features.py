@@ -459,6 +459,24 @@ def test_xor_refuses_a_file_as_output_folder(capsys):
     assert "not a folder" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--hidden", ""], "comma-separated integers"),
+    (["--hidden", "10,,10"], "comma-separated integers"),
+    (["--batch-size", "1.5"], "a positive integer or 'full', got '1.5'"),
+])
+def test_train_option_typos_are_refused(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["train"] + args)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_train_hidden_none_is_a_network_without_hidden_layers(capsys):
+    assert cli.main(["train", "--hidden", "none", "--train-samples", "300", "--epochs", "1",
+                     "--quiet", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["hidden"] == []
+
+
 @pytest.mark.parametrize("bad", ["0", "-1", "ten"])
 def test_train_samples_must_be_positive(bad, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -489,3 +507,14 @@ def test_train_cli_reports_divergence_cleanly(capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "diverged in epoch 1" in err and "learning_rate" in err and "Traceback" not in err
+
+
+def test_partial_fit_past_the_end_of_a_linear_schedule_warns_that_nothing_changes():
+    X, y = blobs()
+    m = clf(lr_schedule="linear", epochs=2)
+    m.partial_fit(X, y, classes=np.unique(y))
+    m.partial_fit(X, y)
+    before = m.params_.copy()
+    with pytest.warns(UserWarning, match="learning rate is 0 from epoch 3"):
+        m.partial_fit(X, y)
+    np.testing.assert_array_equal(m.params_, before)

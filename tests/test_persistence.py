@@ -293,6 +293,16 @@ def _corrupt(arrays, how):
         del a["classes"]
     elif how == "loss_curve_text":
         a["loss_curve"] = np.array(["a", "b"])
+    elif how == "classes_unsorted":
+        a["classes"] = a["classes"][::-1].copy()
+    elif how == "classes_repeated":
+        a["classes"] = np.zeros_like(a["classes"])
+    elif how == "n_iter_negative":
+        a["n_iter"] = np.array(-3)
+    elif how == "t_fraction":
+        a["t"] = np.array(2.7)
+    elif how == "y_ndim_5":
+        a["y_ndim"] = np.array(5)
     changed = [k for k in set(a) | set(arrays) if k not in a or k not in arrays or
                a[k].shape != arrays[k].shape or a[k].dtype != arrays[k].dtype or
                not np.array_equal(a[k], arrays[k], equal_nan=a[k].dtype.kind == "f")]
@@ -304,7 +314,8 @@ CORRUPTIONS = ["params_short", "params_dtype", "params_nan", "layout_offsets",
                "layout_zero_sizes", "layout_1d", "hidden_mismatch", "bad_json",
                "json_not_object", "unknown_hyperparameter", "invalid_hyperparameter",
                "unknown_estimator", "no_estimator", "no_layout", "classes_count", "no_classes",
-               "loss_curve_text"]
+               "loss_curve_text", "classes_unsorted", "classes_repeated", "n_iter_negative",
+               "t_fraction", "y_ndim_5"]
 
 
 @pytest.mark.parametrize("how", CORRUPTIONS)
@@ -368,3 +379,26 @@ def test_load_finds_the_npz_suffix_like_save_adds_it(tmp_path):
     np.testing.assert_array_equal(loaded.params_, m.params_)
     with pytest.raises(FileNotFoundError):
         fastmlp.load(tmp_path / "other")
+
+
+def test_a_regressor_file_with_classes_is_corrupt(tmp_path):
+    X, _ = data()
+    path = MLPRegressor(hidden_layer_sizes=(4,), epochs=1, random_state=0).fit(
+        X, X[:, 0]).save(tmp_path / "r.npz")
+    arrays = arrays_of(path)
+    arrays["classes"] = np.array([0, 1])
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="has no classes"):
+        fastmlp.load(path)
+
+
+def test_big_endian_weights_load_as_native(tmp_path):
+    X, _ = data()
+    m = fitted()
+    path = m.save(tmp_path / "m.npz")
+    arrays = arrays_of(path)
+    arrays["params"] = arrays["params"].astype(arrays["params"].dtype.newbyteorder(">"))
+    np.savez(path, **arrays)
+    loaded = fastmlp.load(path)
+    assert loaded.params_.dtype.isnative
+    np.testing.assert_array_equal(loaded.predict_proba(X), m.predict_proba(X))
