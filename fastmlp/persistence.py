@@ -69,7 +69,7 @@ def save(model, path):
         arrays["classes"] = classes
     if hasattr(model, "_y_ndim"):
         arrays["y_ndim"] = np.array(model._y_ndim)
-    path = os.fspath(path)
+    path = os.fsdecode(os.fspath(path))
     if not path.endswith(".npz"):
         path += ".npz"
     folder = os.path.dirname(os.path.abspath(path))
@@ -98,7 +98,7 @@ def load(path):
     file and ValueError for anything that is not an intact model file of this format version.
     The file is read with allow_pickle=False, so no code in it ever runs. Like ``save``, a path
     without the .npz suffix also finds ``path + ".npz"``."""
-    path = os.fspath(path)
+    path = os.fsdecode(os.fspath(path))
     if not os.path.exists(path) and not path.endswith(".npz") and os.path.exists(path + ".npz"):
         path += ".npz"
     if not os.path.exists(path):
