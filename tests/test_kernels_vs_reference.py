@@ -207,6 +207,7 @@ EPOCH_CASES = [
     ((8, 4), "relu", "softmax", "cross_entropy", 20, 1, 0, 0, 0),  # no hidden layer
     ((3, 5, 2), "sigmoid", "softmax", "squared_error", 1, 1, 0, 0, 0),  # n = 1
     ((2, 3, 2), "sigmoid", "sigmoid", "squared_error", 30, 30, 0.01, 0, 0),  # XOR-like full batch
+    ((8, 6, 4), "relu", "softmax", "cross_entropy", 20, 3, 0, 0.01, 0),  # sparse batches + clip
 ]
 
 
@@ -309,3 +310,56 @@ def test_order_controls_visiting_and_repeats_are_allowed():
 
 def test_identity_code_is_zero():
     assert IDENTITY == 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_clip_value_bites_and_still_equals_the_reference(dtype, batch_size):
+    """The clipped paths (per-sample fused, and mini-batches updating only touched rows) must
+    really clip here, so equality with the reference says something."""
+    p = make_problem((8, 6, 4), dtype=dtype, n=20, sparse=True)
+    order = np.random.default_rng(3).permutation(20)
+    (_, _, rn), ref = run_epoch(reference, p, order, lr=0.5, clip_value=0.01,
+                                batch_size=batch_size)
+    (_, _, cn), comp = run_epoch(kernels, p, order, lr=0.5, clip_value=0.01,
+                                 batch_size=batch_size)
+    _, free = run_epoch(reference, p, order, lr=0.5, batch_size=batch_size)
+    assert cn == rn == 20
+    assert np.abs(free["params"] - ref["params"]).max() > 1e-3  # clipping changed the result
+    np.testing.assert_allclose(comp["params"], ref["params"], **tol(dtype, "epoch"))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("where", ["pixel", "zero_row_then_nan"])
+def test_a_nan_input_reaches_the_loss_and_stops_training_at_that_sample(dtype, where):
+    """Rows with a zero input are skipped; a NaN is not zero and must never be skipped: it
+    must propagate to the loss so divergence is reported at exactly that sample."""
+    p = make_problem((6, 5, 3), dtype=dtype, n=6, sparse=True)
+    if where == "zero_row_then_nan":
+        p["X"][2] = 0
+    p["X"][2, 4] = np.nan
+    order = np.arange(6)
+    (rl, rc, rn), ref = run_epoch(reference, p, order)
+    (cl, cc, cn), comp = run_epoch(kernels, p, order)
+    assert cn == rn == 2
+    np.testing.assert_allclose(comp["params"], ref["params"], **tol(dtype, "epoch"))
+    out_r = np.zeros((6, 3), dtype)
+    out_c = np.zeros((6, 3), dtype)
+    reference.predict(out_r, p["X"], p["params"], p["acts"].copy(), p["layout"], p["activations"])
+    kernels.predict(out_c, p["X"], p["params"], p["acts"].copy(), p["layout"], p["activations"])
+    assert np.isnan(out_c[2]).all() and np.isnan(out_r[2]).all()
+    np.testing.assert_allclose(out_c, out_r, equal_nan=True, **tol(dtype))
+
+
+@pytest.mark.parametrize("backend", [reference, kernels], ids=["reference", "numba"])
+@pytest.mark.parametrize("out,target,expected", [
+    ([0.0, 0.0, 0.0], [1, 0, 0], 1),  # a tie (dead ReLU outputs): the first maximum wins
+    ([0.0, 0.0, 0.0], [0, 0, 1], 0),
+    ([0.2, 0.5, 0.5], [0, 1, 0], 1),
+    ([0.2, 0.5, 0.5], [0, 0, 1], 0),
+    ([0.9, 0.05, 0.05], [1, 0, 0], 1),
+])
+def test_argmax_equal_breaks_ties_like_np_argmax(backend, out, target, expected):
+    out, target = np.array(out), np.array(target, float)
+    assert (np.argmax(out) == np.argmax(target)) == bool(expected)
+    assert backend.argmax_equal(out, target) == expected

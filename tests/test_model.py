@@ -81,7 +81,14 @@ def test_numba_and_reference_backends_agree_on_whole_fits(dtype, batch_size):
     X, y = blobs(n=40)
     kw = dict(dtype=dtype, batch_size=batch_size, epochs=2, alpha=1e-3)
     comp = small(backend="numba", **kw).fit(X, y)
-    ref = small(backend="reference", **kw).fit(X, y)
+    calls = []
+    real = fastmlp.reference.train_epoch
+    try:  # the reference backend must really run the reference, not the kernels
+        fastmlp.reference.train_epoch = lambda *a: calls.append(1) or real(*a)
+        ref = small(backend="reference", **kw).fit(X, y)
+    finally:
+        fastmlp.reference.train_epoch = real
+    assert len(calls) >= 2  # one call per epoch chunk
     np.testing.assert_allclose(comp.params_, ref.params_, **tol(dtype, "epoch"))
     np.testing.assert_allclose(comp.loss_curve_, ref.loss_curve_, **tol(dtype, "epoch"))
     np.testing.assert_allclose(comp.predict_proba(X), ref.predict_proba(X), **tol(dtype, "epoch"))
@@ -149,3 +156,60 @@ def test_regressor_save_load(tmp_path):
     assert m.score(X, y) > 0.8
     loaded = fastmlp.load(m.save(tmp_path / "reg"))
     np.testing.assert_array_equal(loaded.predict(X), m.predict(X))
+
+
+def test_backends_are_the_modules_they_name():
+    from fastmlp import kernels, reference
+    from fastmlp.backends import get_backend
+    assert get_backend("reference") is reference and get_backend("numba") is kernels
+
+
+class _OrderSpy:
+    """Stands in for a backend: records the sample order of every train_epoch call."""
+
+    def __init__(self, real):
+        self.real, self.orders = real, []
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def train_epoch(self, *args):
+        self.orders.append(np.array(args[6]))
+        return self.real.train_epoch(*args)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_shuffle_visits_a_new_permutation_every_epoch_and_no_shuffle_visits_in_order(
+        shuffle, monkeypatch):
+    from fastmlp import estimators, kernels
+    spy = _OrderSpy(kernels)
+    monkeypatch.setattr(estimators, "get_backend", lambda name: spy)
+    X, y = blobs(n=50)
+    small(epochs=3, shuffle=shuffle, chunk_size=10**6).fit(X, y)
+    assert len(spy.orders) == 3
+    for order in spy.orders:
+        assert sorted(order.tolist()) == list(range(50))  # every sample once per epoch
+    if shuffle:
+        assert all(not np.array_equal(o, np.arange(50)) for o in spy.orders)
+        assert not np.array_equal(spy.orders[0], spy.orders[1])
+        assert not np.array_equal(spy.orders[1], spy.orders[2])
+    else:
+        assert all(np.array_equal(o, np.arange(50)) for o in spy.orders)
+
+
+@pytest.mark.parametrize("backend", ["numba", "reference"])
+def test_loss_curve_is_the_mean_loss_plus_the_l2_penalty(backend):
+    """With a learning rate too small to move the weights, one full-batch epoch records exactly
+    the penalised objective of the starting weights."""
+    from fastmlp.gradcheck import objective
+    X, y = blobs(n=40)
+    alpha = 0.5
+    m0 = small(epochs=1, learning_rate=1e-300, dtype="float64", backend=backend,
+               batch_size="full", shuffle=False, alpha=alpha).fit(X, y)
+    Y = np.zeros((len(y), 3))
+    Y[np.arange(len(y)), np.searchsorted(m0.classes_, y)] = 1
+    expected = objective(m0.params_, m0.layout_, X, Y, m0._cfg["activations"], m0._cfg["loss"],
+                         alpha)
+    plain = objective(m0.params_, m0.layout_, X, Y, m0._cfg["activations"], m0._cfg["loss"], 0)
+    assert expected - plain > 0.1  # the penalty is a visible part of it
+    assert m0.loss_curve_[0] == pytest.approx(expected, rel=1e-12)

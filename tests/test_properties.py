@@ -44,12 +44,14 @@ def problems(draw):
                      seed=seed, sparse=draw(st.booleans()))
     zero_rows = draw(st.lists(st.booleans(), min_size=n, max_size=n))
     p["X"][np.array(zero_rows, dtype=bool)] = 0
+    # weighted towards the defaults (batch size 1, no decay, no clipping): the fast paths the
+    # kernels specialise for must be drawn often, not only their general fall-backs
     options = dict(
-        batch_size=draw(st.integers(1, n)),
+        batch_size=draw(st.one_of(st.just(1), st.just(1), st.integers(1, n))),
         lr=draw(st.sampled_from([0.001, 0.05, 0.3])),
-        alpha=draw(st.sampled_from([0.0, 1e-3, 0.05])),
-        clip_value=draw(st.sampled_from([0.0, 0.05, 1.0])),
-        clip_norm=draw(st.sampled_from([0.0, 0.1, 10.0])),
+        alpha=draw(st.sampled_from([0.0, 0.0, 1e-3, 0.05])),
+        clip_value=draw(st.sampled_from([0.0, 0.0, 0.05, 1.0])),
+        clip_norm=draw(st.sampled_from([0.0, 0.0, 0.0, 0.1, 10.0])),
     )
     order = np.random.default_rng(seed).permutation(n)
     if draw(st.booleans()):  # repeats and omissions are allowed in an order
@@ -145,6 +147,7 @@ def test_any_spelling_of_X_gives_identical_weights_and_is_left_alone(n, n_featur
 def test_the_strategy_reaches_every_output_and_batch_mode():
     """Guard: the drawn problems cover what they claim (so a pass means something)."""
     seen = set()
+    fused_default = []
 
     @settings(PROFILE, max_examples=150)
     @given(problems())
@@ -156,6 +159,11 @@ def test_the_strategy_reaches_every_output_and_batch_mode():
         seen.add(("dtype", dt))
         seen.add(("batch", "1" if opt["batch_size"] == 1 else
                   "full" if opt["batch_size"] >= len(order) else "mini"))
+        plain = opt["alpha"] == 0 and opt["clip_norm"] == 0
+        if plain and opt["batch_size"] == 1 and opt["clip_value"] == 0:
+            fused_default.append(1)  # the default, fastest path
+        if plain and 1 < opt["batch_size"] < len(order) and opt["clip_value"] > 0:
+            seen.add(("sparse_batches_clipped",))
         if (p["X"] == 0).all(axis=1).any():
             seen.add(("zero_row",))
 
@@ -167,6 +175,8 @@ def test_the_strategy_reaches_every_output_and_batch_mode():
     assert {("layers", k) for k in (1, 2, 3)} <= seen
     assert {("dtype", "float32"), ("dtype", "float64")} <= seen
     assert {("batch", "1"), ("batch", "mini"), ("batch", "full"), ("zero_row",)} <= seen
+    assert ("sparse_batches_clipped",) in seen
+    assert len(fused_default) >= 10, len(fused_default)
 
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")

@@ -105,6 +105,28 @@ def test_network_backward_matches_finite_differences(hidden, output, loss):
     check(grads, numeric)
 
 
+@pytest.mark.parametrize("hidden", ["tanh", "sigmoid"])
+def test_the_last_shorter_batch_is_averaged_over_its_own_size(hidden):
+    # n = 5, batch_size = 4: the second batch holds one sample; its step must be -lr times the
+    # gradient of that ONE sample's loss (+ L2), not of its loss divided by 4
+    layout, params, X, Y, acts, code, n_acts = problem((3, 4, 2), hidden, "softmax",
+                                                       "cross_entropy", 5, seed=11)
+    lr, alpha = 0.1, 0.3
+
+    def epoch(p, order):
+        ref.train_epoch(p, np.zeros_like(p), np.zeros(n_acts), np.zeros(n_acts), X, Y,
+                        np.asarray(order, np.int64), layout, acts, code, lr, alpha, 0.0, 0.0, 4)
+
+    mid = params.copy()
+    epoch(mid, [0, 1, 2, 3])  # the first batch alone
+    end = params.copy()
+    epoch(end, [0, 1, 2, 3, 4])  # both batches
+    numeric = numeric_gradient(
+        lambda p: mean_loss(p, layout, X[4:], Y[4:], acts, code, n_acts, alpha), mid.copy())
+    assert np.abs(numeric).max() > 1e-3
+    check((mid - end) / lr, numeric)
+
+
 @pytest.mark.parametrize("batch_size", [1, 4])
 @pytest.mark.parametrize("hidden", ["tanh", "sigmoid"])
 def test_one_sgd_step_with_l2_is_minus_lr_times_the_penalised_gradient(hidden, batch_size):
