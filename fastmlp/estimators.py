@@ -474,12 +474,15 @@ class _BaseMLP:
         self.params_[...] = snapshot
         self.t_ = t_epoch
         epoch = self.n_iter_ + 1
+        # lr * alpha >= 2 makes the decay itself overshoot: then the penalty is the suspect
+        penalty_hint = ("an L2 penalty (alpha=...)" if self.alpha == 0 else
+                        f"a smaller L2 penalty (alpha was {self.alpha:g})")
         raise DivergenceError(
             f"Training diverged in epoch {epoch} at sample {position} of the epoch (row {row} "
             f"of X): the loss, the weights or the network's outputs became NaN or infinite. The model keeps the "
             f"weights it had at the start of epoch {epoch}. Remedies: a lower learning_rate "
-            f"(it was {lr:g}), gradient clipping (clip_value=... or clip_norm=...), an L2 "
-            f"penalty (alpha=...), or inputs scaled to about [0, 1].", epoch=epoch, sample=row)
+            f"(it was {lr:g}), gradient clipping (clip_value=... or clip_norm=...), "
+            f"{penalty_hint}, or inputs scaled to about [0, 1].", epoch=epoch, sample=row)
 
     def _split_validation(self, X, Y, y, validation_data):
         """(X_train, Y_train, (X_val, y_val) or None, rows) from validation_fraction or
@@ -625,9 +628,14 @@ class MLPClassifier(_BaseMLP):
         if arr.dtype.kind == "O" and all(isinstance(v, str) for v in arr):
             arr = arr.astype(str)
         try:
-            return np.unique(arr)
+            unique = np.unique(arr)
         except TypeError:
             raise _mixed_labels("classes", arr) from None
+        if len(unique) < 2:
+            raise ValueError(f"classes={np.asarray(classes).tolist()!r} has {len(unique)} "
+                             f"label(s); pass every label the model will see (at least 2), "
+                             f"e.g. classes=np.arange(10)")
+        return unique
 
     def _one_hot(self, y, dtype):
         try:

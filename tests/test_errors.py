@@ -750,3 +750,9 @@ def test_huge_weights_without_weight_decay_give_a_finite_loss_curve():
     m = MLPClassifier((4,), random_state=0, dtype="float64").fit(X * 1e200, y)
     assert np.isfinite(m.loss_curve_).all() and np.isfinite(m.params_).all()
     assert np.abs(m.params_).max() > 1e154  # squares overflow: the old penalty was NaN
+
+
+@pytest.mark.parametrize("classes", [2, [0], ["a"]])
+def test_partial_fit_names_classes_when_it_holds_fewer_than_two_labels(classes):
+    with pytest.raises(ValueError, match=r"classes=.* has 1 label\(s\); pass every label"):
+        clf().partial_fit(X, Y, classes=classes)
