@@ -132,6 +132,53 @@ def test_grid_search_regressor():
     assert grid.best_score_ > 0.9
 
 
+def test_a_running_epoch_lets_other_python_threads_run():
+    """Behaviour, not just the flag: while one thread is inside the compiled epoch, this
+    thread keeps executing Python. A kernel holding the GIL would freeze it until the epoch
+    returned (native code never hands the GIL over)."""
+    import threading
+    import time
+
+    from fastmlp.kernels.codes import ACTIVATIONS, CROSS_ENTROPY, SOFTMAX
+    from fastmlp.layout import make_layout
+    from fastmlp import kernels
+    rng = np.random.default_rng(0)
+    layout, n_params, n_acts = make_layout((200, 256, 10))
+    params = (rng.standard_normal(n_params) * 0.05).astype(np.float32)
+    X = rng.random((4000, 200)).astype(np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 4000)]
+    acts = np.array([ACTIVATIONS["relu"], SOFTMAX], np.int64)
+    t = np.float32
+
+    def epoch(order):
+        return kernels.train_epoch(params, np.zeros_like(params), np.zeros(n_acts, t),
+                                   np.zeros(n_acts, t), X, Y, order, layout, acts, CROSS_ENTROPY,
+                                   t(0.001), t(0), t(0), t(0), 1)
+
+    epoch(np.arange(10, dtype=np.int64))  # compile / load outside the measurement
+    order = np.tile(np.arange(4000, dtype=np.int64), 20)  # ~0.5-1 s of training
+    span = {}
+
+    def worker():
+        span["start"] = time.perf_counter()
+        epoch(order)
+        span["end"] = time.perf_counter()
+
+    thread = threading.Thread(target=worker)
+    ticks = []
+    thread.start()
+    while thread.is_alive():
+        ticks.append(time.perf_counter())
+    thread.join()
+    duration = span["end"] - span["start"]
+    inside = np.array([span["start"]] + [x for x in ticks if span["start"] < x < span["end"]]
+                      + [span["end"]])
+    longest_pause = float(np.diff(inside).max())
+    assert duration > 0.2, duration
+    # with the GIL held, this thread would stand still for the whole epoch (pause ~ duration)
+    assert longest_pause < 0.25 * duration, (longest_pause, duration)
+
+
 def test_training_and_prediction_kernels_release_the_gil():
     """What lets a threaded GridSearchCV(n_jobs=2) use both cores: the compiled epoch and
     predict run without the GIL."""
