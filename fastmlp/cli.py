@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -43,7 +44,6 @@ def _positive_int(text):
 def _output_problem(save=None, folder=None):
     """Why --save FILE or a plot/output FOLDER cannot be written (checked before training, so
     a typo does not cost a whole run), or None."""
-    import os
     if save is not None:
         if not save:
             return "--save needs a file path"

@@ -332,10 +332,7 @@ class _BaseMLP:
             if sizes[1:-1] != cfg["hidden"]:
                 raise ValueError(f"hidden_layer_sizes={self.hidden_layer_sizes!r} differs from "
                                  f"the fitted network {sizes}; refit to change the architecture")
-            fitted = getattr(self, "_cfg", None)
-            if fitted is not None and (not np.array_equal(fitted["activations"],
-                                                          cfg["activations"])
-                                       or fitted["loss"] != cfg["loss"]):
+            if self._functions_changed(cfg):
                 h, o, l = self._fitted_functions()
                 raise ValueError(f"activation={self.activation!r}, output_activation="
                                  f"{self.output_activation!r}, loss={self.loss!r} differ from the "
@@ -479,9 +476,10 @@ class _BaseMLP:
                         f"a smaller L2 penalty (alpha was {self.alpha:g})")
         raise DivergenceError(
             f"Training diverged in epoch {epoch} at sample {position} of the epoch (row {row} "
-            f"of X): the loss, the weights or the network's outputs became NaN or infinite. The model keeps the "
-            f"weights it had at the start of epoch {epoch}. Remedies: a lower learning_rate "
-            f"(it was {lr:g}), gradient clipping (clip_value=... or clip_norm=...), "
+            f"of X): the loss, the weights or the network's outputs became NaN or infinite. "
+            f"The model keeps the weights it had at the start of epoch {epoch}. Remedies: a "
+            f"lower learning_rate (it was {lr:g}), gradient clipping (clip_value=... or "
+            f"clip_norm=...), "
             f"{penalty_hint}, or inputs scaled to about [0, 1].", epoch=epoch, sample=row)
 
     def _split_validation(self, X, Y, y, validation_data):
@@ -559,6 +557,14 @@ class _BaseMLP:
                              f"for some rows of X; scale X like the training data or use "
                              f"dtype='float64'")
         return out
+
+    def _functions_changed(self, cfg):
+        """True if ``cfg`` (from _resolve) has other activations or another loss than the
+        fitted network (set_params since the fit)."""
+        fitted = getattr(self, "_cfg", None)
+        return fitted is not None and not (
+            np.array_equal(fitted["activations"], cfg["activations"])
+            and fitted["loss"] == cfg["loss"])
 
     def _fitted_functions(self):
         """(hidden activation, output activation, loss) names the fitted network was trained

@@ -33,9 +33,7 @@ def save(model, path):
     except ValueError as exc:
         raise ValueError(f"cannot save this model: {exc} (set a valid value, or refit)") from None
     params = model.get_params()
-    fitted = getattr(model, "_cfg", current)
-    if not (np.array_equal(current["activations"], fitted["activations"])
-            and current["loss"] == fitted["loss"]):
+    if model._functions_changed(current):
         # changed by set_params since the fit: the file describes the network that was trained
         params["activation"], params["output_activation"], params["loss"] = \
             model._fitted_functions()
