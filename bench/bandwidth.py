@@ -1,0 +1,324 @@
+"""Bandwidth probe and the per-sample traffic bound for MNIST 784-200-200-10.
+
+    python bench/bandwidth.py [--quick] [--repeats N] [--out FILE.json]
+
+Per-sample SGD on MNIST moves weight rows between L2 and L1; its speed is bounded by how fast
+one core moves them. This script measures, on THIS machine and one core, the rates of the access
+patterns the kernels use (float32 and float64), with working sets chosen from the cache sizes
+the OS reports (/sys/devices/system/cpu/cpu0/cache):
+
+- stream: the rows of a W0-sized matrix added into an L1-resident vector, four rows per pass,
+  in row order (the forward's ``out += x_i * W[i]``, blocked as fastmlp's; bytes = rows read),
+- update L2, aligned / unaligned: ``W[r] -= s * v`` on random rows of a W0-sized matrix (bytes =
+  row read + row written); aligned = row stride padded to a multiple of 64 bytes and a 64-byte
+  aligned base, unaligned = plain 200-element rows starting 32 bytes past a cache line (float32:
+  every other row straddles cache lines, as in fastmlp's flat parameter buffer; float64: all do),
+- update L1: the same on a set of rows filling half the L1d,
+- update, 64 rows: the same on 64 rows of a W1-sized matrix (hidden layer 1's typical active
+  rows; 51 KB in float32, more than a 32 KiB L1d).
+
+Each rate is the median (min–max) of several timed repeats. Then the bytes the exact per-sample
+algorithm must move, measured on MNIST with a network trained for one epoch
+(``MLPClassifier()`` defaults), averaged over 10,000 consecutive samples of a shuffled epoch:
+
+- W0: the rows of this sample's non-zero pixels are read (forward) and the rows of the previous
+  sample's non-zero pixels are written (layer 0's update is deferred into the next forward), so
+  |prev| rows are updated (read + write) and |this \\ prev| rows only read;
+- W1: the active hidden-1 units' rows are read in the forward, and read + written in the
+  backward;
+- W2 (10-element rows, in L1): the active hidden-2 units' rows read, then read + written.
+
+Charging each at its measured rate gives microseconds per sample and the bound in samples/s:
+"bound" with aligned W0 rows and W1's backward at the L1 rate (what a kernel could reach with
+padded rows and W1's rows kept in L1), "bound, current layout" with plain (unaligned) W0 rows and
+W1's backward at the 64-row rate. Not charged: the input row (3 KB, prefetched from memory),
+biases and activations (in L1), arithmetic. Both are bounds from memory traffic only.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+from numba import njit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from machine_info import cache_sizes, machine  # noqa: E402
+
+N_IN, N_H1, N_H2, N_OUT = 784, 200, 200, 10
+LINE = 64
+
+
+# ------------------------------------------------------------------------------- kernels
+
+
+def make_kernels(ncols):
+    """The two probe kernels for rows of `ncols` elements. ncols is a compile-time constant (a
+    closure variable): LLVM then knows the trip count and vectorises the whole row, tail
+    included, as fastmlp's kernels would with their sizes known."""
+
+    @njit(nogil=True)
+    def stream_rows(W, rows, acc, reps):
+        # acc[:ncols] += four rows per pass (the forward's out += x_i * W[i], blocked by 4):
+        # every row is read once, acc stays in L1
+        m = rows.shape[0] - rows.shape[0] % 4
+        for _ in range(reps):
+            for k in range(0, m, 4):
+                r0 = W[rows[k]]
+                r1 = W[rows[k + 1]]
+                r2 = W[rows[k + 2]]
+                r3 = W[rows[k + 3]]
+                for j in range(ncols):
+                    acc[j] = acc[j] + r0[j] + r1[j] + r2[j] + r3[j]
+        return acc[0]
+
+    @njit(nogil=True)
+    def update_rows(W, rows, scales, v, reps):
+        # W[r, :ncols] -= s * v for every (r, s), reps times: each row read and written once
+        for _ in range(reps):
+            for k in range(rows.shape[0]):
+                row = W[rows[k]]
+                s = scales[k]
+                for j in range(ncols):
+                    row[j] -= s * v[j]
+
+    return stream_rows, update_rows
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def matrix(n_rows, ncols, dtype, aligned, offset=32):
+    """(n_rows, stride) array: aligned = stride padded to whole cache lines and a 64-byte aligned
+    base; else stride = ncols and the base `offset` bytes past a cache line."""
+    dtype = np.dtype(dtype)
+    if aligned:
+        per_line = LINE // dtype.itemsize
+        stride, off = -(-ncols // per_line) * per_line, 0
+    else:
+        stride, off = ncols, offset
+    nbytes = n_rows * stride * dtype.itemsize
+    buf = np.zeros(nbytes + 2 * LINE + off, np.uint8)
+    start = (-buf.ctypes.data) % LINE + off
+    W = buf[start:start + nbytes].view(dtype).reshape(n_rows, stride)
+    W[...] = np.random.default_rng(0).standard_normal(W.shape) * 0.01
+    return W
+
+
+def random_groups(n_rows, group, n_groups, rng):
+    """n_groups groups of `group` distinct random rows, each sorted (the kernels walk a sample's
+    non-zero rows in index order), concatenated."""
+    group = min(group, n_rows)
+    return np.concatenate([np.sort(rng.choice(n_rows, group, replace=False))
+                           for _ in range(n_groups)]).astype(np.int64)
+
+
+def timed(fn, target_s, repeats):
+    """Seconds per call of fn(reps) scaled to reps=1: calibrated so one timed call lasts about
+    target_s; returns (reps, list of seconds per rep)."""
+    fn(1)  # compile / warm up
+    reps = 1
+    while True:
+        tic = time.perf_counter()
+        fn(reps)
+        dt = time.perf_counter() - tic
+        if dt >= target_s / 4 or reps >= 1 << 24:
+            break
+        reps *= 4
+    reps = max(1, int(reps * target_s / max(dt, 1e-9)))
+    out = []
+    for _ in range(repeats):
+        tic = time.perf_counter()
+        fn(reps)
+        out.append((time.perf_counter() - tic) / reps)
+    return reps, out
+
+
+def rate(bytes_per_rep, seconds):
+    gbs = [bytes_per_rep / s / 1e9 for s in seconds]
+    return dict(median=statistics.median(gbs), min=min(gbs), max=max(gbs), n=len(gbs))
+
+
+# ------------------------------------------------------------------------------- probe
+
+
+def probe(dtype, caches, repeats, target_s, log):
+    dtype = np.dtype(dtype)
+    it = dtype.itemsize
+    L1 = caches.get("L1d", 32 * 1024)
+    L2 = caches.get("L2", 512 * 1024)
+    rng = np.random.default_rng(1)
+    row_bytes = N_H1 * it
+    padded_row = -(-row_bytes // LINE) * LINE
+    # a W0-sized matrix if it fits in 3/4 of L2 (room for the rest), else as many rows as do
+    n_l2 = int(min(N_IN, (0.75 * L2) // padded_row))
+    n_l1 = max(2, int((0.5 * L1) // padded_row))
+    v = (rng.standard_normal(N_H1) * 0.01).astype(dtype)
+    acc = np.zeros(N_H1, dtype)
+    out = {}
+
+    def record(name, bytes_per_rep, fn, **info):
+        reps, secs = timed(fn, target_s, repeats)
+        r = rate(bytes_per_rep, secs)
+        r.update(info, reps_per_timing=reps)
+        out[name] = r
+        log(f"  {dtype.name} {name}: {r['median']:.0f} GB/s ({r['min']:.0f}–{r['max']:.0f})")
+
+    # streaming read from L2: all rows of the W0-sized matrix in order
+    stream_rows, update_rows = make_kernels(N_H1)
+    n_stream = n_l2 - n_l2 % 4
+    W = matrix(n_l2, N_H1, dtype, aligned=True)
+    rows = np.arange(n_stream, dtype=np.int64)
+    record("stream L2", n_stream * row_bytes, lambda reps: stream_rows(W, rows, acc, reps),
+           working_set_bytes=W.nbytes, rows=n_l2, row_bytes=row_bytes)
+
+    # 200-element row updates on random rows of the W0-sized matrix, aligned and not
+    seq = random_groups(n_l2, 150, 64, rng)
+    scales = (rng.choice([-1.0, 1.0], seq.shape[0]) * 1e-3).astype(dtype)
+    for aligned in (True, False):
+        W = matrix(n_l2, N_H1, dtype, aligned=aligned)
+        name = "update L2, aligned rows" if aligned else "update L2, unaligned rows"
+        record(name, 2 * seq.shape[0] * row_bytes,
+               lambda reps, W=W: update_rows(W, seq, scales, v, reps),
+               working_set_bytes=W.nbytes, rows=n_l2, row_bytes=row_bytes,
+               row_stride_bytes=W.strides[0], base_mod_64=W.ctypes.data % LINE)
+
+    # row updates in L1: rows filling half the L1d
+    W = matrix(n_l1, N_H1, dtype, aligned=True)
+    seq1 = rng.integers(0, n_l1, 4096).astype(np.int64)
+    scales1 = (rng.choice([-1.0, 1.0], seq1.shape[0]) * 1e-3).astype(dtype)
+    record("update L1", 2 * seq1.shape[0] * row_bytes,
+           lambda reps: update_rows(W, seq1, scales1, v, reps),
+           working_set_bytes=W.nbytes, rows=n_l1, row_bytes=row_bytes)
+
+    # row updates on 64 rows of a W1-sized matrix (layer 1's active rows)
+    W = matrix(N_H1, N_H1, dtype, aligned=True)
+    active = np.sort(rng.choice(N_H1, 64, replace=False)).astype(np.int64)
+    seq64 = np.concatenate([active[rng.permutation(64)] for _ in range(64)])
+    scales64 = (rng.choice([-1.0, 1.0], seq64.shape[0]) * 1e-3).astype(dtype)
+    record("update 64 rows (W1 active)", 2 * seq64.shape[0] * row_bytes,
+           lambda reps: update_rows(W, seq64, scales64, v, reps),
+           working_set_bytes=64 * W.strides[0], rows=64, row_bytes=row_bytes)
+    return out
+
+
+# ------------------------------------------------------------------------------- traffic
+
+
+def traffic(n_samples=10000, log=print):
+    """Average per-sample counts on MNIST after one epoch of MLPClassifier() defaults."""
+    import fastmlp
+    from fastmlp.datasets import load_mnist
+    X, y = load_mnist()[:2]
+    X = np.ascontiguousarray(X, np.float32)
+    tic = time.perf_counter()
+    model = fastmlp.MLPClassifier(epochs=1, random_state=0).fit(X, y)
+    log(f"  trained MLPClassifier() for 1 epoch in {time.perf_counter() - tic:.1f} s "
+        f"(including compile or cache load)")
+    W0, W1, W2 = (np.asarray(W, np.float64) for W in model.coefs_)
+    b0, b1, _ = (np.asarray(b, np.float64) for b in model.intercepts_)
+    if W0.shape != (N_IN, N_H1) or W1.shape != (N_H1, N_H2) or W2.shape != (N_H2, N_OUT):
+        raise RuntimeError(f"unexpected default network {[W.shape for W in model.coefs_]}")
+    order = np.random.default_rng(3).permutation(len(X))[:n_samples + 1]
+    Xo = X[order].astype(np.float64)
+    nz = Xo != 0
+    h1 = np.maximum(Xo @ W0 + b0, 0)
+    h2 = np.maximum(h1 @ W1 + b1, 0)
+    union = (nz[1:] | nz[:-1]).sum(1)  # sample k and k-1
+    return dict(samples=n_samples,
+                nonzero_pixels=float(nz[1:].sum(1).mean()),
+                nonzero_pixels_previous=float(nz[:-1].sum(1).mean()),
+                union_with_previous=float(union.mean()),
+                active_hidden1=float((h1[1:] > 0).sum(1).mean()),
+                active_hidden2=float((h2[1:] > 0).sum(1).mean()),
+                network="MLPClassifier() defaults (784-200-200-10, lr 0.01), 1 epoch, seed 0")
+
+
+def bound(rates, counts, dtype):
+    """Bytes per sample by pattern, microseconds per sample and samples/s at the rates'
+    median, max (optimistic) and min."""
+    it = np.dtype(dtype).itemsize
+    rb, rb2 = N_H1 * it, N_OUT * it
+    c = counts
+    bytes_ = {
+        "W0 rows updated (deferred; read + write)": (2 * c["nonzero_pixels_previous"] * rb),
+        "W0 rows only read": (c["union_with_previous"] - c["nonzero_pixels_previous"]) * rb,
+        "W1 rows read in the forward": c["active_hidden1"] * rb,
+        "W1 rows read + written in the backward": 2 * c["active_hidden1"] * rb,
+        "W2 rows (read, then read + write)": 3 * c["active_hidden2"] * rb2,
+    }
+    variants = {
+        "bound": {
+            "W0 rows updated (deferred; read + write)": "update L2, aligned rows",
+            "W0 rows only read": "stream L2",
+            "W1 rows read in the forward": "stream L2",
+            "W1 rows read + written in the backward": "update L1",
+            "W2 rows (read, then read + write)": "update L1",
+        },
+        "bound, current layout": {
+            "W0 rows updated (deferred; read + write)": "update L2, unaligned rows",
+            "W0 rows only read": "stream L2",
+            "W1 rows read in the forward": "stream L2",
+            "W1 rows read + written in the backward": "update 64 rows (W1 active)",
+            "W2 rows (read, then read + write)": "update L1",
+        },
+    }
+    out = dict(bytes_per_sample=bytes_, total_bytes_per_sample=sum(bytes_.values()))
+    for vname, charge in variants.items():
+        res = dict(charged_at=charge)
+        for stat in ("median", "max", "min"):
+            us = sum(b / rates[charge[k]][stat] / 1e3 for k, b in bytes_.items())
+            res[f"us_per_sample_{stat}"] = us
+            res[f"samples_per_s_{stat}"] = 1e6 / us
+        out[vname] = res
+    return out
+
+
+def run(quick=False, repeats=None, log=print):
+    """The `bound` section of bench/run.py: rates, traffic and bound per dtype."""
+    repeats = repeats or (5 if quick else 9)
+    target_s = 0.01 if quick else 0.03
+    caches = cache_sizes()
+    log(f"  caches per core: {caches or 'unknown (assuming L1d 32 KiB, L2 512 KiB)'}")
+    counts = traffic(2000 if quick else 10000, log)
+    log("  per sample: {nonzero_pixels:.0f} non-zero pixels, union with the previous sample "
+        "{union_with_previous:.0f}, active hidden-1 {active_hidden1:.0f}, hidden-2 "
+        "{active_hidden2:.0f}".format(**counts))
+    out = dict(caches=caches, traffic=counts, repeats=repeats)
+    for dt in ("float32", "float64"):
+        rates = probe(dt, caches, repeats, target_s, log)
+        b = bound(rates, counts, dt)
+        out[dt] = dict(rates_gb_s=rates, **b)
+        for v in ("bound", "bound, current layout"):
+            r = b[v]
+            log(f"  {dt} {v}: {r['us_per_sample_median']:.2f} µs/sample "
+                f"({r['us_per_sample_max']:.2f}–{r['us_per_sample_min']:.2f}) -> "
+                f"{r['samples_per_s_median']:,.0f} samples/s ({r['samples_per_s_min']:,.0f}–"
+                f"{r['samples_per_s_max']:,.0f}); {b['total_bytes_per_sample'] / 1e3:.0f} KB/sample")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, shorter timings")
+    ap.add_argument("--repeats", type=int, default=None, help="timed repeats per pattern (9; quick 5)")
+    ap.add_argument("--out", default=None, help="also write the result as JSON here")
+    args = ap.parse_args(argv)
+    m = machine()
+    print(f"machine: {m['cpu']} (LLVM: {m['llvm_cpu']}), affinity {m.get('affinity')}", flush=True)
+    res = dict(command="python bench/bandwidth.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+               machine=m, bound=run(args.quick, args.repeats, lambda s: print(s, flush=True)))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(res, f, indent=1)
+        print(f"wrote {args.out}")
+    return res
+
+
+if __name__ == "__main__":
+    main()
