@@ -6,18 +6,20 @@ In ONE process, interleaved round by round (the machine is shared and noisy, so 
 timed side by side and every ratio is taken within a round): fastmlp's JIT kernels, fastmlp's
 NumPy reference, the original blog's NumPy code, tuned NumPy (in-place BLAS), scikit-learn,
 PyTorch eager (and torch.compile with --torch-compile) and JAX lax.scan, each skipped with a
-note when not installed. Before timing, every contestant trains the same 300 samples from the
-same weights and must match fastmlp's reference (llm.c's habit). Then: batch sizes 1..256, cold
-and cache-warm compile times, peak RSS, allocations per sample, the cost of per-chunk progress
-and a Hogwild (2 threads) trial. Everything lands in one JSON file.
+note when not installed, and fastmlp's public API (MLPClassifier.partial_fit) beside the direct
+train_epoch call. Before timing, every contestant trains the same 300 samples from the
+same weights and must match fastmlp's reference (llm.c's habit). Then: batch sizes 1..256 (with
+JAX mini-batch SGD at 32 and 128 beside them), cold and cache-warm compile times, peak RSS,
+allocations per sample, the cost of per-chunk progress, a Hogwild (2 threads) trial and the
+memory-traffic bound from a bandwidth probe (bandwidth.py). Everything lands in one JSON file.
 """
 
 import argparse
 import contextlib
 import datetime
+import functools
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -35,7 +37,10 @@ import numpy as np  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from baselines import blog_numpy, jax_scan, sklearn_mlp, torch_eager, tuned_numpy  # noqa: E402
+from baselines import (blog_numpy, jax_batches, jax_scan, sklearn_mlp, torch_eager,  # noqa: E402
+                       tuned_numpy)
+import bandwidth  # noqa: E402
+from machine_info import machine as machine_info  # noqa: E402
 
 import fastmlp  # noqa: E402
 from fastmlp import kernels, reference  # noqa: E402
@@ -77,12 +82,57 @@ class FastMLP:
         return [np.array(W, np.float64) for W in cW], [np.array(b, np.float64) for b in cb]
 
 
+class FastMLPPublicAPI:
+    """fastmlp as a user calls it: MLPClassifier(batch_size=1, lr 0.01, same network) and
+    partial_fit, started from the same weights (set through coefs_/intercepts_).
+
+    The agreement check passes the samples in the given order (shuffle=False): the same training
+    as train_epoch on that order. Timed runs pass the run's samples (gathered before the clock
+    starts, as a user's array would already be) with shuffle=True, so the kernel reads rows in a
+    random order as train_epoch does; the time includes everything partial_fit does around the
+    kernel (validation, label encoding, one-hot, the permutation, chunking, divergence checks)."""
+
+    def __init__(self, Ws, bs, dtype):
+        self.dtype = np.dtype(dtype)
+        self.model = fastmlp.MLPClassifier(hidden_layer_sizes=SIZES[1:-1], activation="relu",
+                                           batch_size=1, learning_rate=LR, alpha=0.0,
+                                           lr_schedule="constant", dtype=self.dtype.name,
+                                           random_state=0, shuffle=False)
+        self.start = (Ws, bs)
+
+    def _initialise(self, X, y):
+        if hasattr(self.model, "coefs_"):
+            return
+        # the first call initialises (and trains one sample); then the shared starting weights
+        self.model.partial_fit(X[:1], y[:1], classes=np.arange(SIZES[-1]))
+        Ws, bs = self.start
+        self.model.coefs_ = [np.array(W, self.dtype) for W in Ws]
+        self.model.intercepts_ = [np.array(b, self.dtype) for b in bs]
+
+    def train(self, X, Y, y, order, lr):
+        self._initialise(X, y)
+        self.model.set_params(shuffle=False, learning_rate=lr)
+        self.model.partial_fit(X[order], y[order])
+
+    def prepare(self, X, Y, y, order, lr):
+        self._initialise(X, y)
+        self.model.set_params(shuffle=True, learning_rate=lr)
+        Xs, ys = np.ascontiguousarray(X[order]), y[order]
+        return functools.partial(self.model.partial_fit, Xs, ys)
+
+    def weights(self):
+        return ([np.array(W, np.float64) for W in self.model.coefs_],
+                [np.array(b, np.float64) for b in self.model.intercepts_])
+
+
 def contestants(dtype, args):
     """(name, module-or-None, factory, samples per timed run, note) for this dtype."""
     f64 = np.dtype(dtype) == np.float64
     n_jit = 20000 if args.quick else 60000
     out = [
         ("fastmlp numba", None, lambda W, b: FastMLP(kernels, W, b, dtype), n_jit, ""),
+        ("fastmlp public API (partial_fit)", None, lambda W, b: FastMLPPublicAPI(W, b, dtype),
+         n_jit, ""),
         ("fastmlp reference (NumPy)", None, lambda W, b: FastMLP(reference, W, b, dtype), 1000, ""),
         ("blog NumPy (float64)", blog_numpy, lambda W, b: blog_numpy.make(W, b, dtype), 2000,
          "always float64"),
@@ -105,16 +155,8 @@ def contestants(dtype, args):
 
 
 def machine():
-    model = "unknown"
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name:"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import numba
-    return dict(cpu=model, cpus=os.cpu_count(), python=platform.python_version(),
-                numpy=np.__version__, numba=numba.__version__, platform=platform.platform())
+    # lscpu's model name, LLVM's CPU name (what Numba compiles for), cache sizes, versions
+    return machine_info()
 
 
 def stats(values):
@@ -185,8 +227,12 @@ def check_and_time(dtype, args, log):
         rot = live[r % len(live):] + live[:r % len(live)]  # rotate who goes first
         for name, c, n in rot:
             order = rng.permutation(len(X))[:n]
+            if hasattr(c, "prepare"):  # untimed preparation (the public API's input array)
+                go = c.prepare(X, Y, y, order, LR)
+            else:
+                go = functools.partial(c.train, X, Y, y, order, LR)
             tic = time.perf_counter()
-            c.train(X, Y, y, order, LR)
+            go()
             results[name]["runs"].append(n / (time.perf_counter() - tic))
         log(f"  round {r + 1}/{args.rounds}: " + ", ".join(
             f"{name} {results[name]['runs'][-1]:,.0f}/s" for name, _, _ in live))
@@ -199,30 +245,77 @@ def check_and_time(dtype, args, log):
     return results
 
 
+JAX_BATCHES = (32, 128)
+
+
 def batch_sweep(dtype, args, log):
+    """fastmlp's JIT at batch sizes 1..256 (reference at 1/16/128) and JAX (jit of a lax.scan
+    over the mini-batches) at 32 and 128, interleaved; each first checked against fastmlp's
+    float64 reference at its batch size on the same 256 samples."""
     X, Y, y = data(dtype)
     Ws, bs = initial_weights()
-    sizes = [1, 16, 128] if args.quick else [1, 2, 4, 8, 16, 32, 64, 128, 256]
-    n = 20000
-    nets = {B: FastMLP(kernels, Ws, bs, dtype, B) for B in sizes}
-    refs = {B: FastMLP(reference, Ws, bs, dtype, B) for B in (1, 16, 128)}
-    for net in list(nets.values()) + list(refs.values()):
-        net.train(X, Y, y, np.arange(256), LR)  # compile / warm up
-    runs = {("numba", B): [] for B in sizes}
-    runs.update({("reference", B): [] for B in refs})
+    sizes = [1, 16, 32, 128] if args.quick else [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    n = 20480  # a multiple of every batch size: no shorter last batch (JAX's scan needs that)
+    tol = 1e-9 if np.dtype(dtype) == np.float64 else 2e-3
+    check_order = np.arange(256)
+    truth = {}
+
+    def agreement(net, B):
+        if B not in truth:
+            ref = FastMLP(reference, Ws, bs, np.float64, B)
+            ref.train(X.astype(np.float64), Y.astype(np.float64), y, check_order, LR)
+            truth[B] = ref.weights()
+        net.train(X, Y, y, check_order, LR)  # also compiles / warms up
+        d = max_rel_diff(net.weights(), truth[B])
+        return dict(max_rel_diff=d, tol=tol, agrees=bool(d <= tol))
+
+    checks = {}
+    nets = {}
+    for B in sizes:
+        nets[("numba", B)] = FastMLP(kernels, Ws, bs, dtype, B)
+        checks[f"numba batch {B}"] = agreement(nets[("numba", B)], B)
+    for B in (1, 16, 128):
+        nets[("reference", B)] = FastMLP(reference, Ws, bs, dtype, B)
+        nets[("reference", B)].train(X, Y, y, np.arange(256), LR)  # warm up
+    ok, why = jax_batches.available()
+    jax_note = None
+    if ok:
+        for B in JAX_BATCHES:
+            net = jax_batches.make(Ws, bs, dtype, B)
+            checks[f"JAX batch {B}"] = agreement(net, B)
+            net.train(X, Y, y, np.arange(n), LR)  # compile for the timed length (static)
+            nets[("JAX", B)] = net
+    else:
+        jax_note = why
+        log(f"  JAX mini-batches: skipped ({why})")
+    for k, c in checks.items():
+        log(f"  {k}: agrees with the reference at its batch size: {c['agrees']} "
+            f"(max rel diff {c['max_rel_diff']:.2e}, tol {tol:g})")
+    runs = {key: [] for key in nets}
+    keys = list(nets)
     rng = np.random.default_rng(2)
     for r in range(args.rounds):
-        for (kind, B) in runs:
-            net = nets[B] if kind == "numba" else refs[B]
-            m = n if kind == "numba" else 1000
+        rot = keys[r % len(keys):] + keys[:r % len(keys)]  # rotate who goes first
+        for key in rot:
+            kind, B = key
+            m = 1024 if kind == "reference" else n
             order = rng.permutation(len(X))[:m]
             tic = time.perf_counter()
-            net.train(X, Y, y, order, LR)
-            runs[(kind, B)].append(m / (time.perf_counter() - tic))
+            nets[key].train(X, Y, y, order, LR)
+            runs[key].append(m / (time.perf_counter() - tic))
     out = {f"{kind} batch {B}": stats(v) for (kind, B), v in runs.items()}
     for k, v in out.items():
         log(f"  {k}: median {v['median']:,.0f} samples/s")
-    return out
+    vs_jax = dict(agreement=checks, samples=n)
+    if jax_note:
+        vs_jax["skipped"] = jax_note
+    for B in JAX_BATCHES:
+        if ("JAX", B) in runs and ("numba", B) in runs:
+            ratios = [a / b for a, b in zip(runs[("numba", B)], runs[("JAX", B)])]  # paired
+            vs_jax[f"fastmlp/JAX batch {B}"] = stats(ratios)
+            log(f"  fastmlp / JAX at batch {B}: {statistics.median(ratios):.2f} "
+                f"(median of paired rounds; {min(ratios):.2f}–{max(ratios):.2f})")
+    return out, vs_jax
 
 
 COMPILE_SNIPPET = r"""
@@ -410,13 +503,17 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5, quick 3)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.json"))
     ap.add_argument("--torch-compile", action="store_true", help="also time torch.compile")
-    ap.add_argument("--only", default="speed,batch,compile,memory,progress,hogwild",
-                    help="comma-separated sections to run")
+    ap.add_argument("--only", default="speed,batch,compile,memory,progress,hogwild,bound",
+                    help="comma-separated sections to run (speed, batch, compile, memory, "
+                         "progress, hogwild, bound)")
     ap.add_argument("--merge", action="store_true",
                     help="keep the sections of --out that this run does not redo")
     args = ap.parse_args(argv)
     args.rounds = args.rounds or (3 if args.quick else 5)
     sections = set(args.only.split(","))
+    known = {"speed", "batch", "compile", "memory", "progress", "hogwild", "bound"}
+    if sections - known:
+        ap.error(f"unknown section(s) {sorted(sections - known)}; choose from {sorted(known)}")
 
     def log(msg):
         print(msg, flush=True)
@@ -427,7 +524,8 @@ def main(argv=None):
                                                    output="softmax+cross-entropy", lr=LR,
                                                    data="MNIST train (60000 x 784, [0, 1])"),
                   rounds=args.rounds)
-    log(f"machine: {report['machine']['cpu']}, {report['machine']['cpus']} CPUs")
+    log(f"machine: {report['machine']['cpu']} (LLVM: {report['machine']['llvm_cpu']}), "
+        f"{report['machine']['cpus']} CPUs")
     if "speed" in sections:
         for dt in ("float32", "float64"):
             log(f"[speed {dt}] batch size 1, interleaved rounds")
@@ -435,7 +533,7 @@ def main(argv=None):
     if "batch" in sections:
         for dt in ("float32", "float64"):
             log(f"[batch sizes {dt}]")
-            report[f"batch_sizes_{dt}"] = batch_sweep(dt, args, log)
+            report[f"batch_sizes_{dt}"], report[f"batch_vs_jax_{dt}"] = batch_sweep(dt, args, log)
     if "compile" in sections:
         log("[compile]")
         report["compile"] = compile_times(args, log)
@@ -448,6 +546,9 @@ def main(argv=None):
     if "hogwild" in sections:
         log("[hogwild]")
         report["hogwild"] = hogwild(args, log)
+    if "bound" in sections:
+        log("[bound] bandwidth probe and per-sample traffic (bench/bandwidth.py)")
+        report["bound"] = bandwidth.run(quick=args.quick, log=log)
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     if args.merge and os.path.exists(args.out):
         # a partial run (--only) replaces its own sections and keeps the others; section_runs
