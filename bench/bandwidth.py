@@ -17,7 +17,10 @@ the OS reports (/sys/devices/system/cpu/cpu0/cache):
 - update, 64 rows: the same on 64 rows of a W1-sized matrix (hidden layer 1's typical active
   rows; 51 KB in float32, more than a 32 KiB L1d).
 
-Each rate is the median (min–max) of several timed repeats. Then the bytes the exact per-sample
+The patterns of both dtypes and fastmlp's own batch-1 epoch (train_epoch, float32 and
+float64) are timed round-robin, several rounds, the starting one rotating: every round sees the
+same machine (it is shared and noisy), and each rate is the median (min–max) over the rounds.
+Then the bytes the exact per-sample
 algorithm must move, measured on MNIST with a network trained for one epoch
 (``MLPClassifier()`` defaults), averaged over 10,000 consecutive samples of a shuffled epoch:
 
@@ -32,7 +35,8 @@ Charging each at its measured rate gives microseconds per sample and the bound i
 "bound" with aligned W0 rows and W1's backward at the L1 rate (what a kernel could reach with
 padded rows and W1's rows kept in L1), "bound, current layout" with plain (unaligned) W0 rows and
 W1's backward at the 64-row rate. Not charged: the input row (3 KB, prefetched from memory),
-biases and activations (in L1), arithmetic. Both are bounds from memory traffic only.
+biases and activations (in L1), arithmetic. Both are bounds from memory traffic only. The bound
+and fastmlp's fraction of it are computed per round (paired) and summarised as medians.
 """
 
 import argparse
@@ -118,10 +122,9 @@ def random_groups(n_rows, group, n_groups, rng):
                            for _ in range(n_groups)]).astype(np.int64)
 
 
-def timed(fn, target_s, repeats):
-    """Seconds per call of fn(reps) scaled to reps=1: calibrated so one timed call lasts about
-    target_s; returns (reps, list of seconds per rep)."""
-    fn(1)  # compile / warm up
+def calibrate(fn, target_s):
+    """reps such that fn(reps) lasts about target_s (after a warm-up / compile call)."""
+    fn(1)
     reps = 1
     while True:
         tic = time.perf_counter()
@@ -130,24 +133,18 @@ def timed(fn, target_s, repeats):
         if dt >= target_s / 4 or reps >= 1 << 24:
             break
         reps *= 4
-    reps = max(1, int(reps * target_s / max(dt, 1e-9)))
-    out = []
-    for _ in range(repeats):
-        tic = time.perf_counter()
-        fn(reps)
-        out.append((time.perf_counter() - tic) / reps)
-    return reps, out
+    return max(1, int(reps * target_s / max(dt, 1e-9)))
 
 
-def rate(bytes_per_rep, seconds):
-    gbs = [bytes_per_rep / s / 1e9 for s in seconds]
-    return dict(median=statistics.median(gbs), min=min(gbs), max=max(gbs), n=len(gbs))
+def stats(values):
+    return dict(median=statistics.median(values), min=min(values), max=max(values), n=len(values))
 
 
 # ------------------------------------------------------------------------------- probe
 
 
-def probe(dtype, caches, repeats, target_s, log):
+def probe(dtype, caches):
+    """The patterns for one dtype: a list of dict(name, bytes (per rep), fn(reps), info)."""
     dtype = np.dtype(dtype)
     it = dtype.itemsize
     L1 = caches.get("L1d", 32 * 1024)
@@ -160,50 +157,46 @@ def probe(dtype, caches, repeats, target_s, log):
     n_l1 = max(2, int((0.5 * L1) // padded_row))
     v = (rng.standard_normal(N_H1) * 0.01).astype(dtype)
     acc = np.zeros(N_H1, dtype)
-    out = {}
-
-    def record(name, bytes_per_rep, fn, **info):
-        reps, secs = timed(fn, target_s, repeats)
-        r = rate(bytes_per_rep, secs)
-        r.update(info, reps_per_timing=reps)
-        out[name] = r
-        log(f"  {dtype.name} {name}: {r['median']:.0f} GB/s ({r['min']:.0f}–{r['max']:.0f})")
-
-    # streaming read from L2: all rows of the W0-sized matrix in order
     stream_rows, update_rows = make_kernels(N_H1)
+    out = []
+
+    # streaming read from L2: all rows of the W0-sized matrix in order, four per pass
     n_stream = n_l2 - n_l2 % 4
     W = matrix(n_l2, N_H1, dtype, aligned=True)
     rows = np.arange(n_stream, dtype=np.int64)
-    record("stream L2", n_stream * row_bytes, lambda reps: stream_rows(W, rows, acc, reps),
-           working_set_bytes=W.nbytes, rows=n_l2, row_bytes=row_bytes)
+    out.append(dict(name="stream L2", bytes=n_stream * row_bytes,
+                    fn=lambda reps, W=W: stream_rows(W, rows, acc, reps),
+                    info=dict(working_set_bytes=W.nbytes, rows=n_stream, row_bytes=row_bytes)))
 
-    # 200-element row updates on random rows of the W0-sized matrix, aligned and not
+    # row updates on random rows (sorted groups of 150) of the W0-sized matrix, aligned and not
     seq = random_groups(n_l2, 150, 64, rng)
     scales = (rng.choice([-1.0, 1.0], seq.shape[0]) * 1e-3).astype(dtype)
     for aligned in (True, False):
         W = matrix(n_l2, N_H1, dtype, aligned=aligned)
-        name = "update L2, aligned rows" if aligned else "update L2, unaligned rows"
-        record(name, 2 * seq.shape[0] * row_bytes,
-               lambda reps, W=W: update_rows(W, seq, scales, v, reps),
-               working_set_bytes=W.nbytes, rows=n_l2, row_bytes=row_bytes,
-               row_stride_bytes=W.strides[0], base_mod_64=W.ctypes.data % LINE)
+        out.append(dict(name="update L2, aligned rows" if aligned else "update L2, unaligned rows",
+                        bytes=2 * seq.shape[0] * row_bytes,
+                        fn=lambda reps, W=W: update_rows(W, seq, scales, v, reps),
+                        info=dict(working_set_bytes=W.nbytes, rows=n_l2, row_bytes=row_bytes,
+                                  row_stride_bytes=W.strides[0],
+                                  base_mod_64=W.ctypes.data % LINE)))
 
     # row updates in L1: rows filling half the L1d
     W = matrix(n_l1, N_H1, dtype, aligned=True)
     seq1 = rng.integers(0, n_l1, 4096).astype(np.int64)
     scales1 = (rng.choice([-1.0, 1.0], seq1.shape[0]) * 1e-3).astype(dtype)
-    record("update L1", 2 * seq1.shape[0] * row_bytes,
-           lambda reps: update_rows(W, seq1, scales1, v, reps),
-           working_set_bytes=W.nbytes, rows=n_l1, row_bytes=row_bytes)
+    out.append(dict(name="update L1", bytes=2 * seq1.shape[0] * row_bytes,
+                    fn=lambda reps, W=W: update_rows(W, seq1, scales1, v, reps),
+                    info=dict(working_set_bytes=W.nbytes, rows=n_l1, row_bytes=row_bytes)))
 
     # row updates on 64 rows of a W1-sized matrix (layer 1's active rows)
     W = matrix(N_H1, N_H1, dtype, aligned=True)
     active = np.sort(rng.choice(N_H1, 64, replace=False)).astype(np.int64)
     seq64 = np.concatenate([active[rng.permutation(64)] for _ in range(64)])
     scales64 = (rng.choice([-1.0, 1.0], seq64.shape[0]) * 1e-3).astype(dtype)
-    record("update 64 rows (W1 active)", 2 * seq64.shape[0] * row_bytes,
-           lambda reps: update_rows(W, seq64, scales64, v, reps),
-           working_set_bytes=64 * W.strides[0], rows=64, row_bytes=row_bytes)
+    out.append(dict(name="update 64 rows (W1 active)", bytes=2 * seq64.shape[0] * row_bytes,
+                    fn=lambda reps, W=W: update_rows(W, seq64, scales64, v, reps),
+                    info=dict(working_set_bytes=64 * W.strides[0], rows=64,
+                              row_bytes=row_bytes)))
     return out
 
 
@@ -239,74 +232,115 @@ def traffic(n_samples=10000, log=print):
                 network="MLPClassifier() defaults (784-200-200-10, lr 0.01), 1 epoch, seed 0")
 
 
-def bound(rates, counts, dtype):
-    """Bytes per sample by pattern, microseconds per sample and samples/s at the rates'
-    median, max (optimistic) and min."""
+TRAFFIC_KEYS = ("W0 rows updated (deferred; read + write)", "W0 rows only read",
+                "W1 rows read in the forward", "W1 rows read + written in the backward",
+                "W2 rows (read, then read + write)")
+
+VARIANTS = {
+    # padded (64-byte aligned) W0 rows; W1's active rows kept in L1 between forward and backward
+    "bound": ("update L2, aligned rows", "stream L2", "stream L2", "update L1", "update L1"),
+    # fastmlp's layout: plain 200-element rows; W1's 64 active rows do not fit the L1d
+    "bound, current layout": ("update L2, unaligned rows", "stream L2", "stream L2",
+                              "update 64 rows (W1 active)", "update L1"),
+}
+
+
+def bytes_per_sample(counts, dtype):
     it = np.dtype(dtype).itemsize
     rb, rb2 = N_H1 * it, N_OUT * it
     c = counts
-    bytes_ = {
-        "W0 rows updated (deferred; read + write)": (2 * c["nonzero_pixels_previous"] * rb),
-        "W0 rows only read": (c["union_with_previous"] - c["nonzero_pixels_previous"]) * rb,
-        "W1 rows read in the forward": c["active_hidden1"] * rb,
-        "W1 rows read + written in the backward": 2 * c["active_hidden1"] * rb,
-        "W2 rows (read, then read + write)": 3 * c["active_hidden2"] * rb2,
-    }
-    variants = {
-        "bound": {
-            "W0 rows updated (deferred; read + write)": "update L2, aligned rows",
-            "W0 rows only read": "stream L2",
-            "W1 rows read in the forward": "stream L2",
-            "W1 rows read + written in the backward": "update L1",
-            "W2 rows (read, then read + write)": "update L1",
-        },
-        "bound, current layout": {
-            "W0 rows updated (deferred; read + write)": "update L2, unaligned rows",
-            "W0 rows only read": "stream L2",
-            "W1 rows read in the forward": "stream L2",
-            "W1 rows read + written in the backward": "update 64 rows (W1 active)",
-            "W2 rows (read, then read + write)": "update L1",
-        },
-    }
-    out = dict(bytes_per_sample=bytes_, total_bytes_per_sample=sum(bytes_.values()))
-    for vname, charge in variants.items():
-        res = dict(charged_at=charge)
-        for stat in ("median", "max", "min"):
-            us = sum(b / rates[charge[k]][stat] / 1e3 for k, b in bytes_.items())
-            res[f"us_per_sample_{stat}"] = us
-            res[f"samples_per_s_{stat}"] = 1e6 / us
-        out[vname] = res
-    return out
+    return dict(zip(TRAFFIC_KEYS, (
+        2 * c["nonzero_pixels_previous"] * rb,
+        (c["union_with_previous"] - c["nonzero_pixels_previous"]) * rb,
+        c["active_hidden1"] * rb,
+        2 * c["active_hidden1"] * rb,
+        3 * c["active_hidden2"] * rb2)))
+
+
+def us_per_sample(gbs, traffic_bytes, variant):
+    """Microseconds per sample with every pattern at its rate (gbs: pattern -> GB/s)."""
+    return sum(traffic_bytes[k] / gbs[p] / 1e3 for k, p in zip(TRAFFIC_KEYS, VARIANTS[variant]))
 
 
 def run(quick=False, repeats=None, log=print):
-    """The `bound` section of bench/run.py: rates, traffic and bound per dtype."""
+    """The `bound` section of bench/run.py: rates, traffic, bound and fastmlp's share of it.
+
+    All patterns of both dtypes and fastmlp's batch-1 train_epoch (float32 and float64) are
+    timed round-robin, `repeats` rounds, the starting one rotating, so every round sees the same
+    machine; the bound and fastmlp/bound are computed per round and summarised (median, min–max).
+    """
+    from run import LR, FastMLP, data, initial_weights, kernels
     repeats = repeats or (5 if quick else 9)
     target_s = 0.01 if quick else 0.03
+    n_fast = 10000 if quick else 20000
     caches = cache_sizes()
     log(f"  caches per core: {caches or 'unknown (assuming L1d 32 KiB, L2 512 KiB)'}")
     counts = traffic(2000 if quick else 10000, log)
     log("  per sample: {nonzero_pixels:.0f} non-zero pixels, union with the previous sample "
         "{union_with_previous:.0f}, active hidden-1 {active_hidden1:.0f}, hidden-2 "
         "{active_hidden2:.0f}".format(**counts))
-    out = dict(caches=caches, traffic=counts, repeats=repeats)
+    items = []  # (dtype, name, bytes per rep or None for fastmlp, fn())
+    Ws, bs = initial_weights()
+    rng = np.random.default_rng(4)
     for dt in ("float32", "float64"):
-        rates = probe(dt, caches, repeats, target_s, log)
-        b = bound(rates, counts, dt)
-        out[dt] = dict(rates_gb_s=rates, **b)
-        for v in ("bound", "bound, current layout"):
-            r = b[v]
-            log(f"  {dt} {v}: {r['us_per_sample_median']:.2f} µs/sample "
-                f"({r['us_per_sample_max']:.2f}–{r['us_per_sample_min']:.2f}) -> "
-                f"{r['samples_per_s_median']:,.0f} samples/s ({r['samples_per_s_min']:,.0f}–"
-                f"{r['samples_per_s_max']:,.0f}); {b['total_bytes_per_sample'] / 1e3:.0f} KB/sample")
+        for p in probe(dt, caches):
+            reps = calibrate(p["fn"], target_s)
+            items.append(dict(dtype=dt, name=p["name"], bytes=p["bytes"] * reps,
+                              fn=lambda f=p["fn"], r=reps: f(r), info=dict(p["info"], reps=reps)))
+        X, Y, y = data(dt)
+        net = FastMLP(kernels, Ws, bs, dt)
+        net.train(X, Y, y, np.arange(1000), LR)  # compile / warm up
+
+        def fast(net=net, X=X, Y=Y, y=y):
+            net.train(X, Y, y, rng.permutation(len(X))[:n_fast], LR)
+        items.append(dict(dtype=dt, name="fastmlp", bytes=None, fn=fast, info={}))
+    runs = {(it["dtype"], it["name"]): [] for it in items}
+    for r in range(repeats):
+        for it in items[r % len(items):] + items[:r % len(items)]:
+            tic = time.perf_counter()
+            it["fn"]()
+            dt_s = time.perf_counter() - tic
+            key = (it["dtype"], it["name"])
+            runs[key].append(n_fast / dt_s if it["bytes"] is None else it["bytes"] / dt_s / 1e9)
+    out = dict(caches=caches, traffic=counts, repeats=repeats, fastmlp_samples_per_run=n_fast)
+    for dt in ("float32", "float64"):
+        names = [it["name"] for it in items if it["dtype"] == dt and it["bytes"] is not None]
+        rates = {n: dict(stats(runs[(dt, n)]), **next(it["info"] for it in items
+                                                     if it["dtype"] == dt and it["name"] == n))
+                 for n in names}
+        for n in names:
+            s = rates[n]
+            log(f"  {dt} {n}: {s['median']:.0f} GB/s ({s['min']:.0f}–{s['max']:.0f})")
+        tb = bytes_per_sample(counts, dt)
+        d = dict(rates_gb_s=rates, bytes_per_sample=tb, total_bytes_per_sample=sum(tb.values()))
+        fast = runs[(dt, "fastmlp")]
+        d["fastmlp_samples_per_s"] = stats(fast)
+        for v in VARIANTS:
+            per_round = [us_per_sample({n: runs[(dt, n)][r] for n in names}, tb, v)
+                         for r in range(repeats)]
+            sps = [1e6 / u for u in per_round]
+            at_median = us_per_sample({n: rates[n]["median"] for n in names}, tb, v)
+            d[v] = dict(charged_at=dict(zip(TRAFFIC_KEYS, VARIANTS[v])),
+                        us_per_sample=stats(per_round), samples_per_s=stats(sps),
+                        us_per_sample_at_median_rates=at_median,
+                        samples_per_s_at_median_rates=1e6 / at_median,
+                        fastmlp_fraction=stats([f / b for f, b in zip(fast, sps)]))
+            q = d[v]
+            log(f"  {dt} {v}: {q['us_per_sample']['median']:.2f} µs/sample "
+                f"({q['us_per_sample']['min']:.2f}–{q['us_per_sample']['max']:.2f}) -> "
+                f"{q['samples_per_s']['median']:,.0f} samples/s; fastmlp "
+                f"{d['fastmlp_samples_per_s']['median']:,.0f}/s = "
+                f"{100 * q['fastmlp_fraction']['median']:.0f}% of it (median of paired rounds, "
+                f"{100 * q['fastmlp_fraction']['min']:.0f}–{100 * q['fastmlp_fraction']['max']:.0f}%)")
+        log(f"  {dt}: {d['total_bytes_per_sample'] / 1e3:.0f} KB/sample")
+        out[dt] = d
     return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats, shorter timings")
-    ap.add_argument("--repeats", type=int, default=None, help="timed repeats per pattern (9; quick 5)")
+    ap.add_argument("--repeats", type=int, default=None, help="timed rounds (9; quick 5)")
     ap.add_argument("--out", default=None, help="also write the result as JSON here")
     args = ap.parse_args(argv)
     m = machine()
