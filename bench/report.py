@@ -120,7 +120,8 @@ def tta_table(rep):
     out = [f"Machine: {m['cpu']} (LLVM CPU `{m['llvm_cpu']}`), one core. Command: `{rep['command']}`. "
            f"Date: {rep['date']}. Versions: " + ", ".join(
                f"{k} {v}" for k, v in m.get("versions", {}).items() if v) + ".",
-           f"Seconds of training (compile/warm-up and evaluation excluded) to reach each test "
+           f"Seconds of training ({p.get('clock', 'wall')} time; compile/warm-up and evaluation "
+           f"excluded) to reach each test "
            f"accuracy, median over {p['seeds']} seed(s) of each contestant's best configuration "
            f"(searched with seed 0); runs capped at {p['cap_seconds']:g} s or "
            f"{p['cap_epochs']} epochs; test accuracy after every epoch.", "",
