@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .config import jit
+from .epochs import _train_per_sample
 from .loss import loss_forward_backward
 from .network import (apply_pending, backward_sample, backward_sgd_sample, forward_sample,
                       idx_offset, layer_slice, mark_rows, sgd_update, sgd_update_rows)
@@ -40,8 +41,8 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     # runs. Two compiled functions rather than one with both paths: a first fit with the
     # default batch size 1 then compiles only the per-sample path (a cold start ~1/3 shorter).
     if batch_size == 1 and clip_norm == 0:
-        return train_epoch_per_sample(params, acts, dacts, X, Y, order, layout, activations,
-                                      loss, lr, alpha, clip_value)
+        return _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr,
+                                 alpha, clip_value)
     return train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activations,
                                loss, lr, alpha, clip_value, clip_norm, batch_size)
 

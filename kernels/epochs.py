@@ -1,0 +1,205 @@
+"""The per-sample SGD epoch on the padded work buffer (workspace.py): one compiled call trains
+every sample of a chunk, updating the weights in place.
+
+Per sample: forward layer by layer (out = act(b + sum over non-zero inputs of x_i * W[i])), the
+loss and its gradient, then the backward fused with the SGD step, layer by layer from the top:
+each row of W gets its dinp = W[i] . dz from the OLD row and its step in the same pass. Without
+weight decay, layer 0's row steps are deferred into the next sample's forward (same numbers;
+each of the largest matrix's rows is fetched once per sample, not twice).
+No allocation per sample, no RNG: the caller passes the order and the scratch.
+"""
+
+import math
+
+import numpy as np
+
+from .activations import activation_backward, activation_forward
+from .codes import RELU
+from .config import jit
+from .loss import loss_forward_backward
+from .prefetch import prefetch_row
+from .rows import (_axpy_rows, _dot_update_row, _nonzero_rows, _row_dot, _update_row,
+                   clip_gradient)
+from .workspace import (_aligned_zeros, _copy_in, _copy_out, _copy_slots_out, _padded_layout,
+                        _work_slot, _work_views)
+
+ROW_BLOCK = 128  # rows per block in _forward_pending; ~25 active rows fit in L1
+
+
+@jit
+def argmax_equal(out, target):
+    # 1 if argmax(out) == argmax(target) (first maximum wins, as np.argmax), else 0
+    a = 0
+    t = 0
+    for j in range(1, out.shape[0]):
+        if out[j] > out[a]:
+            a = j
+        if target[j] > target[t]:
+            t = j
+    return 1 if a == t else 0
+
+
+@jit
+def _forward_pending(out, inp, idx, nnz, W, prev, pidx, pnnz, dz, lr, clip_value):
+    # out: (stride,) += inp @ W over the rows idx[:nnz], after first applying the deferred
+    # update W[i] -= lr * clip(prev[i] * dz) to the rows pidx[:pnnz]. Block by block over the
+    # rows, a block's pending rows are updated just before the forward reads the same block, so
+    # a row both updated and read is fetched from L2 once. Every number is the same as updating
+    # everything first, then running the forward.
+    fan_in = W.shape[0]
+    kp = 0
+    kf = 0
+    zero = W.dtype.type(0)
+    for i0 in range(0, fan_in, ROW_BLOCK):
+        i1 = i0 + ROW_BLOCK
+        while kp < pnnz and pidx[kp] < i1:
+            _update_row(W, pidx[kp], prev[pidx[kp]], dz, lr, zero, clip_value)
+            kp += 1
+        stop = kf
+        while stop < nnz and idx[stop] < i1:
+            stop += 1
+        _axpy_rows(out, inp, idx, kf, stop, W)
+        kf = stop
+
+
+@jit
+def _backward_sgd_rows(dinp, dz, inp, idx, nnz, W, inp_relu, lr, alpha, clip_value):
+    # dinp: (fan_in,)  dz: (stride,) this layer's pre-activation gradient  inp: (fan_in,)
+    # W: (fan_in, stride); idx[:nnz] the rows with inp != 0. dinp = W @ dz from the OLD W, and
+    # W -= lr * clip(inp (x) dz + alpha * W). inp_relu: inp is a ReLU output, so dinp[i] where
+    # inp[i] == 0 is multiplied by ReLU' = 0 by the next activation_backward: written as 0.
+    fan_in = W.shape[0]
+    if alpha == 0 and clip_value == 0:
+        if inp_relu:
+            for i in range(fan_in):
+                dinp[i] = 0
+            for k in range(nnz):
+                i = idx[k]
+                dinp[i] = _dot_update_row(W, i, lr * inp[i], dz)
+        else:
+            k = 0
+            for i in range(fan_in):
+                if k < nnz and idx[k] == i:
+                    dinp[i] = _dot_update_row(W, i, lr * inp[i], dz)
+                    k += 1
+                else:
+                    dinp[i] = _row_dot(W, i, dz)
+    elif alpha == 0:
+        # clipping, no weight decay: zero-input rows have gradient exactly 0 (clip(0) = 0)
+        if inp_relu:
+            for i in range(fan_in):
+                dinp[i] = 0
+        else:
+            for i in range(fan_in):
+                dinp[i] = _row_dot(W, i, dz)
+        for k in range(nnz):
+            i = idx[k]
+            if inp_relu:
+                dinp[i] = _row_dot(W, i, dz)
+            _update_row(W, i, inp[i], dz, lr, alpha, clip_value)
+    else:
+        # weight decay moves every row
+        for i in range(fan_in):
+            dinp[i] = _row_dot(W, i, dz)
+            _update_row(W, i, inp[i], dz, lr, alpha, clip_value)
+
+
+@jit
+def _epoch_per_sample(work, playout, acts, dacts, idx, ioff, nnz, pidx, X, Y, order,
+                      activations, loss, lr, alpha, clip_value):
+    # work: padded weights (workspace.py)  acts, dacts: padded slots, zero pads
+    # idx: (sum fan_in,) int64 scratch, layer l's part at ioff[l]  nnz: (L,)  pidx: (n_in,)
+    # X: (n, n_in)  Y: (n, n_out)  order: (m,) int64
+    # returns (loss_sum, n_correct, n_done); n_done < m: order[n_done] gave a non-finite loss
+    L = playout.shape[0]
+    m = order.shape[0]
+    loss_sum = 0.0
+    n_correct = 0
+    defer = alpha == 0  # layer 0's row steps wait for the next forward (see module doc)
+    pnnz = 0
+    prev = order[0] if m > 0 else 0  # row of X whose layer-0 step is pending
+    dz0 = _work_slot(dacts, playout, 0)
+    for k in range(m):
+        i = order[k]
+        if k + 1 < m:
+            prefetch_row(X[order[k + 1]])  # a hint only: the next row, fetched meanwhile
+        x = X[i]
+        # forward
+        for l in range(L):
+            W, b = _work_views(work, playout, l)
+            fan_in, fan_out, stride = playout[l, 0], playout[l, 1], playout[l, 2]
+            out = _work_slot(acts, playout, l)
+            inp = x if l == 0 else _work_slot(acts, playout, l - 1)[:fan_in]
+            rows = idx[ioff[l]:]
+            n = _nonzero_rows(rows, inp)
+            nnz[l] = n
+            for j in range(stride):
+                out[j] = b[j]
+            if l == 0 and pnnz > 0:
+                _forward_pending(out, inp, rows, n, W, X[prev], pidx, pnnz, dz0, lr, clip_value)
+                pnnz = 0
+            else:
+                _axpy_rows(out, inp, rows, 0, n, W)
+            activation_forward(out[:fan_out], activations[l])
+        n_out = playout[L - 1, 1]
+        out = _work_slot(acts, playout, L - 1)[:n_out]
+        value = loss_forward_backward(_work_slot(dacts, playout, L - 1)[:n_out], out, Y[i],
+                                      activations[L - 1], loss)
+        if not math.isfinite(value):
+            return loss_sum, n_correct, k
+        loss_sum += value
+        n_correct += argmax_equal(out, Y[i])
+        # backward fused with the step, from the top
+        for l in range(L - 1, -1, -1):
+            W, b = _work_views(work, playout, l)
+            fan_in, fan_out, stride = playout[l, 0], playout[l, 1], playout[l, 2]
+            dz = _work_slot(dacts, playout, l)
+            if l < L - 1:  # the output layer's dz comes from the loss, act' included
+                activation_backward(dz[:fan_out], _work_slot(acts, playout, l)[:fan_out],
+                                    activations[l])
+            rows = idx[ioff[l]:]
+            if l > 0:
+                _backward_sgd_rows(_work_slot(dacts, playout, l - 1)[:fan_in], dz,
+                                   _work_slot(acts, playout, l - 1)[:fan_in], rows, nnz[l], W,
+                                   activations[l - 1] == RELU, lr, alpha, clip_value)
+            elif defer:
+                for k0 in range(nnz[0]):
+                    pidx[k0] = rows[k0]
+                pnnz = nnz[0]
+                prev = i
+            else:
+                for i0 in range(fan_in):  # weight decay moves every row
+                    _update_row(W, i0, x[i0], dz, lr, alpha, clip_value)
+            for j in range(stride):
+                b[j] -= lr * clip_gradient(dz[j], clip_value)
+    if pnnz > 0:
+        W, _ = _work_views(work, playout, 0)
+        zero = W.dtype.type(0)
+        for k0 in range(pnnz):
+            _update_row(W, pidx[k0], X[prev][pidx[k0]], dz0, lr, zero, clip_value)
+    return loss_sum, n_correct, m
+
+
+@jit
+def _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr, alpha,
+                      clip_value):
+    # train_epoch at batch size 1 without clip_norm: copy the weights into the padded work
+    # buffer, run the epoch there, copy them (and the last sample's acts/dacts) back
+    playout, n_work, n_acts = _padded_layout(layout, params)
+    work = _aligned_zeros(n_work, params)
+    acts_p = _aligned_zeros(n_acts, params)
+    dacts_p = _aligned_zeros(n_acts, params)
+    _copy_in(work, playout, params, layout)
+    L = layout.shape[0]
+    ioff = np.zeros(L + 1, np.int64)
+    for l in range(L):
+        ioff[l + 1] = ioff[l] + layout[l, 0]
+    idx = np.empty(ioff[L], np.int64)
+    nnz = np.zeros(L, np.int64)
+    pidx = np.empty(layout[0, 0], np.int64)
+    result = _epoch_per_sample(work, playout, acts_p, dacts_p, idx, ioff, nnz, pidx, X, Y, order,
+                               activations, loss, lr, alpha, clip_value)
+    _copy_out(params, layout, work, playout)
+    _copy_slots_out(acts, layout, acts_p, playout)
+    _copy_slots_out(dacts, layout, dacts_p, playout)
+    return result

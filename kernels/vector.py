@@ -1,0 +1,197 @@
+"""Whole-vector row operations, emitted as LLVM vector code.
+
+A row of the padded work buffer (workspace.py) is a whole number of 64-byte vectors, so these
+loops have no remainder, and they load, multiply and store <16 x float32> or <8 x float64>
+values directly: no alias checks at run time (LLVM cannot prove that ``out`` and the rows of W
+do not overlap, so its auto-vectorised loops carry checks and a scalar fallback), no epilogue
+loop. Each operation does exactly the arithmetic its comment states, element by element in IEEE
+order; the only reordered sum is the dot product of ``_vdot_update`` / ``_vdot`` (a vector of
+partial sums, then a fixed pairwise reduction), which config.py allows for dinp = W @ dz.
+
+Preconditions (the callers' job, checked where the work buffer is made): W is C-contiguous,
+its row length (stride) a multiple of ``lanes(W)``; vectors such as ``dz``/``out`` have at least
+stride elements; rows are in range.
+"""
+
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+LINE = 64  # bytes per vector
+
+
+def _lanes_of(dtype):
+    return LINE // (dtype.bitwidth // 8)
+
+
+def _vec_ptr(builder, base, offset, vty):
+    # pointer to the vector starting at element `offset` of `base` (an element pointer)
+    return builder.bitcast(builder.gep(base, [offset]), vty.as_pointer())
+
+
+def _align(vty):
+    # an explicit element alignment for vector loads and stores: without one LLVM assumes the
+    # vector's (64 bytes) and emits aligned moves, which fault on a row that is not 64-byte aligned
+    return 4 if isinstance(vty.element, ir.FloatType) else 8
+
+
+def _vload(builder, ptr, vty):
+    return builder.load(ptr, align=_align(vty))
+
+
+def _vstore(builder, value, ptr, vty):
+    builder.store(value, ptr, align=_align(vty))
+
+
+def _splat(builder, x, vty):
+    undef = ir.Constant(vty, ir.Undefined)
+    v = builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
+    mask = ir.Constant(ir.VectorType(ir.IntType(32), vty.count), [0] * vty.count)
+    return builder.shuffle_vector(v, undef, mask)
+
+
+def _row_base(context, builder, aryty, ary_val, row):
+    # element pointer to W[row, 0] and the row's vector count (stride / lanes)
+    ary = context.make_array(aryty)(context, builder, ary_val)
+    stride0 = cgutils.unpack_tuple(builder, ary.strides, 2)[0]
+    ncols = cgutils.unpack_tuple(builder, ary.shape, 2)[1]
+    byte = builder.bitcast(ary.data, ir.IntType(8).as_pointer())
+    rowp = builder.gep(byte, [builder.mul(row, stride0)])
+    elem = context.get_data_type(aryty.dtype)
+    nv = builder.udiv(ncols, ir.Constant(ncols.type, _lanes_of(aryty.dtype)))
+    return builder.bitcast(rowp, elem.as_pointer()), nv
+
+
+def _data(context, builder, aryty, ary_val):
+    return context.make_array(aryty)(context, builder, ary_val).data
+
+
+def _check(W, *vectors):
+    ok = isinstance(W, types.Array) and W.ndim == 2 and isinstance(W.dtype, types.Float)
+    return ok and all(isinstance(v, types.Array) and v.ndim == 1 and v.dtype == W.dtype
+                      for v in vectors)
+
+
+def _hsum(builder, v):
+    # fixed pairwise reduction of a vector: halves added until one lane is left
+    n = v.type.count
+    i32 = ir.IntType(32)
+    while n > 1:
+        h = n // 2
+        lo = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, h), list(range(h))))
+        hi = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, h), list(range(h, n))))
+        v = builder.fadd(lo, hi)
+        n = h
+    return builder.extract_element(v, ir.Constant(i32, 0))
+
+
+@intrinsic
+def _vaxpy4(typingctx, out, W, i0, i1, i2, i3, x0, x1, x2, x3):
+    # out[j] = (((out[j] + x0 * W[i0, j]) + x1 * W[i1, j]) + x2 * W[i2, j]) + x3 * W[i3, j]
+    # for every j < stride: the same additions, in the same order, as four single-row passes
+    if not _check(W, out):
+        return None
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[1]
+        vty = ir.VectorType(context.get_data_type(aryty.dtype), _lanes_of(aryty.dtype))
+        o = _data(context, builder, sig.args[0], args[0])
+        rows, xs = [], []
+        for r in range(4):
+            base, nv = _row_base(context, builder, aryty, args[1], args[2 + r])
+            rows.append(base)
+            xs.append(_splat(builder, args[6 + r], vty))
+        with cgutils.for_range(builder, nv) as loop:
+            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+            p = _vec_ptr(builder, o, off, vty)
+            acc = _vload(builder, p, vty)
+            for r in range(4):
+                w = _vload(builder, _vec_ptr(builder, rows[r], off, vty), vty)
+                acc = builder.fadd(acc, builder.fmul(xs[r], w))
+            _vstore(builder, acc, p, vty)
+        return context.get_dummy_value()
+
+    return types.none(out, W, i0, i1, i2, i3, x0, x1, x2, x3), codegen
+
+
+@intrinsic
+def _vaxpy(typingctx, out, W, i, x):
+    # out[j] += x * W[i, j] for every j < stride
+    if not _check(W, out):
+        return None
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[1]
+        vty = ir.VectorType(context.get_data_type(aryty.dtype), _lanes_of(aryty.dtype))
+        o = _data(context, builder, sig.args[0], args[0])
+        base, nv = _row_base(context, builder, aryty, args[1], args[2])
+        xv = _splat(builder, args[3], vty)
+        with cgutils.for_range(builder, nv) as loop:
+            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+            p = _vec_ptr(builder, o, off, vty)
+            w = _vload(builder, _vec_ptr(builder, base, off, vty), vty)
+            _vstore(builder, builder.fadd(_vload(builder, p, vty), builder.fmul(xv, w)), p, vty)
+        return context.get_dummy_value()
+
+    return types.none(out, W, i, x), codegen
+
+
+@intrinsic
+def _vupdate(typingctx, W, i, step, dz):
+    # W[i, j] -= step * dz[j] for every j < stride
+    if not _check(W, dz):
+        return None
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        vty = ir.VectorType(context.get_data_type(aryty.dtype), _lanes_of(aryty.dtype))
+        base, nv = _row_base(context, builder, aryty, args[0], args[1])
+        d = _data(context, builder, sig.args[3], args[3])
+        sv = _splat(builder, args[2], vty)
+        with cgutils.for_range(builder, nv) as loop:
+            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+            p = _vec_ptr(builder, base, off, vty)
+            g = _vload(builder, _vec_ptr(builder, d, off, vty), vty)
+            _vstore(builder, builder.fsub(_vload(builder, p, vty), builder.fmul(sv, g)), p, vty)
+        return context.get_dummy_value()
+
+    return types.none(W, i, step, dz), codegen
+
+
+def _dot_codegen(update):
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        elem = context.get_data_type(aryty.dtype)
+        vty = ir.VectorType(elem, _lanes_of(aryty.dtype))
+        base, nv = _row_base(context, builder, aryty, args[0], args[1])
+        d = _data(context, builder, sig.args[-1], args[-1])
+        sv = _splat(builder, args[2], vty) if update else None
+        acc = cgutils.alloca_once_value(builder, ir.Constant(vty, [0.0] * vty.count))
+        with cgutils.for_range(builder, nv) as loop:
+            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+            p = _vec_ptr(builder, base, off, vty)
+            w = _vload(builder, p, vty)
+            g = _vload(builder, _vec_ptr(builder, d, off, vty), vty)
+            builder.store(builder.fadd(builder.load(acc), builder.fmul(w, g)), acc)
+            if update:
+                _vstore(builder, builder.fsub(w, builder.fmul(sv, g)), p, vty)
+        return _hsum(builder, builder.load(acc))
+    return codegen
+
+
+@intrinsic
+def _vdot_update(typingctx, W, i, step, dz):
+    # returns sum_j W[i, j] * dz[j] (the OLD row; partial sums per lane, then pairwise) and
+    # applies W[i, j] -= step * dz[j], in one pass over the row
+    if not _check(W, dz):
+        return None
+    return W.dtype(W, i, step, dz), _dot_codegen(True)
+
+
+@intrinsic
+def _vdot(typingctx, W, i, dz):
+    # sum_j W[i, j] * dz[j] (partial sums per lane, then pairwise)
+    if not _check(W, dz):
+        return None
+    return W.dtype(W, i, dz), _dot_codegen(False)
