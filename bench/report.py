@@ -59,14 +59,16 @@ def bound_tables(rep):
            f"{t['union_with_previous']:.0f} in the union with the previous sample's, "
            f"{t['active_hidden1']:.0f} active hidden-1 units, {t['active_hidden2']:.0f} hidden-2. "
            f"Caches per core: " + ", ".join(f"{k} {v // 1024} KiB" for k, v in b["caches"].items()) + ".",
-           "", "| pattern (one core) | float32 GB/s median (min–max) | float64 GB/s median (min–max) |",
+           "", "| pattern (one core) | float32 GB/s median (min–max), working set | float64 GB/s median (min–max), working set |",
            "|---|---|---|"]
     names = list(b["float32"]["rates_gb_s"])
     for name in names:
         cells = []
         for dt in ("float32", "float64"):
             r = b[dt]["rates_gb_s"][name]
-            cells.append(f"{r['median']:.0f} ({r['min']:.0f}–{r['max']:.0f})")
+            ws = r.get("working_set_bytes")
+            cells.append(f"{r['median']:.0f} ({r['min']:.0f}–{r['max']:.0f})" +
+                         (f", {ws / 1024:.0f} KiB" if ws else ""))
         out.append(f"| {name} | {cells[0]} | {cells[1]} |")
     out += ["", "| dtype | KB/sample | bound: µs/sample → samples/s, median of rounds (min–max) | bound, current layout | fastmlp train_epoch, same rounds | fastmlp / bound (paired) | fastmlp / bound, current layout |",
             "|---|---|---|---|---|---|---|"]
