@@ -18,8 +18,8 @@ from .codes import RELU
 from .config import jit
 from .loss import loss_forward_backward
 from .prefetch import prefetch_row
-from .rows import (_axpy_rows, _dot_update_row, _nonzero_rows, _row_dot, _update_row,
-                   clip_gradient)
+from .rows import _nonzero_rows, _row_dot, _update_row, clip_gradient
+from .vector import _vaxpy, _vaxpy4, _vdot, _vdot_update, _vupdate
 from .workspace import (_aligned_zeros, _copy_in, _copy_out, _copy_slots_out, _padded_layout,
                         _work_slot, _work_views)
 
@@ -52,14 +52,32 @@ def _forward_pending(out, inp, idx, nnz, W, prev, pidx, pnnz, dz, lr, clip_value
     zero = W.dtype.type(0)
     for i0 in range(0, fan_in, ROW_BLOCK):
         i1 = i0 + ROW_BLOCK
-        while kp < pnnz and pidx[kp] < i1:
-            _update_row(W, pidx[kp], prev[pidx[kp]], dz, lr, zero, clip_value)
-            kp += 1
+        if clip_value == 0:
+            while kp < pnnz and pidx[kp] < i1:
+                _vupdate(W, pidx[kp], lr * prev[pidx[kp]], dz)  # inlined: no call per row
+                kp += 1
+        else:
+            while kp < pnnz and pidx[kp] < i1:
+                _update_row(W, pidx[kp], prev[pidx[kp]], dz, lr, zero, clip_value)
+                kp += 1
         stop = kf
         while stop < nnz and idx[stop] < i1:
             stop += 1
-        _axpy_rows(out, inp, idx, kf, stop, W)
+        _vaxpy_rows(out, inp, idx, kf, stop, W)
         kf = stop
+
+
+@jit
+def _vaxpy_rows(out, inp, idx, k, stop, W):
+    # out: (stride,) += inp[i] * W[i] for i = idx[k], ..., idx[stop - 1], in that order, four
+    # rows per pass over out (the same additions in the same order, see vector._vaxpy4)
+    while k + 4 <= stop:
+        i0, i1, i2, i3 = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
+        _vaxpy4(out, W, i0, i1, i2, i3, inp[i0], inp[i1], inp[i2], inp[i3])
+        k += 4
+    while k < stop:
+        _vaxpy(out, W, idx[k], inp[idx[k]])
+        k += 1
 
 
 @jit
@@ -75,15 +93,15 @@ def _backward_sgd_rows(dinp, dz, inp, idx, nnz, W, inp_relu, lr, alpha, clip_val
                 dinp[i] = 0
             for k in range(nnz):
                 i = idx[k]
-                dinp[i] = _dot_update_row(W, i, lr * inp[i], dz)
+                dinp[i] = _vdot_update(W, i, lr * inp[i], dz)
         else:
             k = 0
             for i in range(fan_in):
                 if k < nnz and idx[k] == i:
-                    dinp[i] = _dot_update_row(W, i, lr * inp[i], dz)
+                    dinp[i] = _vdot_update(W, i, lr * inp[i], dz)
                     k += 1
                 else:
-                    dinp[i] = _row_dot(W, i, dz)
+                    dinp[i] = _vdot(W, i, dz)
     elif alpha == 0:
         # clipping, no weight decay: zero-input rows have gradient exactly 0 (clip(0) = 0)
         if inp_relu:
@@ -139,7 +157,7 @@ def _epoch_per_sample(work, playout, acts, dacts, idx, ioff, nnz, pidx, X, Y, or
                 _forward_pending(out, inp, rows, n, W, X[prev], pidx, pnnz, dz0, lr, clip_value)
                 pnnz = 0
             else:
-                _axpy_rows(out, inp, rows, 0, n, W)
+                _vaxpy_rows(out, inp, rows, 0, n, W)
             activation_forward(out[:fan_out], activations[l])
         n_out = playout[L - 1, 1]
         out = _work_slot(acts, playout, L - 1)[:n_out]
