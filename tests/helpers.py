@@ -3,7 +3,7 @@
 import numpy as np
 
 from fastmlp import kernels, reference
-from fastmlp.kernels.codes import ACTIVATIONS, CROSS_ENTROPY, LOSSES, SOFTMAX
+from fastmlp.codes import ACTIVATIONS, CROSS_ENTROPY, LOSSES, SOFTMAX
 from fastmlp.layout import make_layout
 
 # Reference vs kernel tolerances (the one table). The kernels sum in a different order than

@@ -74,7 +74,7 @@ def test_cli_ctrl_c_saves_the_partly_trained_model(capsys, tmp_path, monkeypatch
                 raise KeyboardInterrupt
             return real.train_epoch(*args)
 
-    monkeypatch.setattr("fastmlp.estimators.get_backend", lambda name: Interrupting())
+    monkeypatch.setattr("fastmlp.training.get_backend", lambda name: Interrupting())
     path = tmp_path / "partial.npz"
     rc = cli.main(["train", "--train-samples", "3000", "--hidden", "16", "--quiet",
                    "--save", str(path)])

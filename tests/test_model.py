@@ -181,9 +181,9 @@ class _OrderSpy:
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_shuffle_visits_a_new_permutation_every_epoch_and_no_shuffle_visits_in_order(
         shuffle, monkeypatch):
-    from fastmlp import estimators, kernels
+    from fastmlp import kernels, training
     spy = _OrderSpy(kernels)
-    monkeypatch.setattr(estimators, "get_backend", lambda name: spy)
+    monkeypatch.setattr(training, "get_backend", lambda name: spy)
     X, y = blobs(n=50)
     small(epochs=3, shuffle=shuffle, chunk_size=10**6).fit(X, y)
     assert len(spy.orders) == 3
@@ -208,8 +208,8 @@ def test_loss_curve_is_the_mean_loss_plus_the_l2_penalty(backend):
                batch_size="full", shuffle=False, alpha=alpha).fit(X, y)
     Y = np.zeros((len(y), 3))
     Y[np.arange(len(y)), np.searchsorted(m0.classes_, y)] = 1
-    expected = objective(m0.params_, m0.layout_, X, Y, m0._cfg["activations"], m0._cfg["loss"],
+    expected = objective(m0.params_, m0.layout_, X, Y, m0._settings.activation_codes, m0._settings.loss_code,
                          alpha)
-    plain = objective(m0.params_, m0.layout_, X, Y, m0._cfg["activations"], m0._cfg["loss"], 0)
+    plain = objective(m0.params_, m0.layout_, X, Y, m0._settings.activation_codes, m0._settings.loss_code, 0)
     assert expected - plain > 0.1  # the penalty is a visible part of it
     assert m0.loss_curve_[0] == pytest.approx(expected, rel=1e-12)

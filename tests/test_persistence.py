@@ -11,6 +11,7 @@ import pytest
 
 import fastmlp
 from fastmlp import MLPClassifier, MLPRegressor, NotFittedError
+from fastmlp.fitted import fitted_functions
 from fastmlp.persistence import FORMAT_VERSION
 
 
@@ -345,7 +346,7 @@ def test_save_describes_the_trained_network_not_hyperparameters_changed_since(tm
     m.set_params(activation="tanh")  # takes effect at the next fit, not before
     np.testing.assert_array_equal(m.predict_proba(X[:5]), p0)
     loaded = fastmlp.load(m.save(tmp_path / "m.npz"))
-    assert loaded.activation == m._fitted_functions()[0] != "tanh"
+    assert loaded.activation == fitted_functions(m)[0] != "tanh"
     np.testing.assert_array_equal(loaded.predict_proba(X[:5]), p0)
     with pytest.raises(ValueError, match="refit to change them"):
         m.partial_fit(X, y)  # continuing would silently train another network

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fastmlp import reference as ref
-from fastmlp.kernels.codes import ACTIVATIONS, LOSSES
+from fastmlp.codes import ACTIVATIONS, LOSSES
 from fastmlp.layout import make_layout
 
 from helpers import VALID_OUTPUTS
