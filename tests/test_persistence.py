@@ -13,6 +13,7 @@ import fastmlp
 from fastmlp import MLPClassifier, MLPRegressor, NotFittedError
 from fastmlp.fitted import fitted_functions
 from fastmlp.persistence import FORMAT_VERSION
+from helpers import blobs6, small
 
 
 def data(n=40, seed=0):
@@ -403,3 +404,37 @@ def test_big_endian_weights_load_as_native(tmp_path):
     loaded = fastmlp.load(path)
     assert loaded.params_.dtype.isnative
     np.testing.assert_array_equal(loaded.predict_proba(X), m.predict_proba(X))
+
+
+# ==================================================================== exported load, round trips
+
+
+def test_fastmlp_load_is_exported():
+    assert fastmlp.load is fastmlp.estimators.load
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_save_load_round_trip_is_exact(tmp_path, dtype):
+    X, y = blobs6()
+    m = small(dtype=dtype).fit(X, np.array(["a", "b", "c"])[y])
+    path = m.save(tmp_path / "model.npz")
+    loaded = fastmlp.load(path)
+    assert type(loaded) is MLPClassifier
+    np.testing.assert_array_equal(loaded.params_, m.params_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), m.predict_proba(X))
+    np.testing.assert_array_equal(loaded.classes_, m.classes_)
+    assert loaded.get_params() == m.get_params()
+    loaded.partial_fit(X, np.array(["a", "b", "c"])[y])  # and it trains on
+    assert loaded.n_iter_ == m.n_iter_ + 1
+
+
+def test_regressor_save_load(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (200, 2))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2
+    m = MLPRegressor(hidden_layer_sizes=(32,), activation="tanh", epochs=30,
+                     learning_rate=0.02, random_state=0).fit(X, y)
+    assert m.predict(X).shape == (200,)
+    assert m.score(X, y) > 0.8
+    loaded = fastmlp.load(m.save(tmp_path / "reg"))
+    np.testing.assert_array_equal(loaded.predict(X), m.predict(X))
