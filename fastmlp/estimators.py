@@ -20,7 +20,7 @@ import numpy as np
 from . import fitted, labels, persistence
 from .backends import get_backend
 from .errors import NotFittedError, OutputOverflow
-from .layout import coef_views, layer_sizes
+from .layout import activation_size, coef_views, layer_sizes
 from .params import DEFAULTS as D
 from .params import resolve
 from .sklearn_compat import sklearn_tags
@@ -192,9 +192,9 @@ class _BaseMLP:
         self._sync_params()
         X = check_array(X, self.params_.dtype, n_features=self.n_features_in_,
                         owner=type(self).__name__)
-        n_acts = int(self.layout_[:, 1].sum())
-        out = np.empty((X.shape[0], int(self.layout_[-1, 1])), dtype=self.params_.dtype)
-        acts = np.empty(n_acts, dtype=self.params_.dtype)  # per call: predict is thread-safe
+        out = np.empty((X.shape[0], layer_sizes(self.layout_)[-1]), dtype=self.params_.dtype)
+        # per call: predict is thread-safe
+        acts = np.empty(activation_size(self.layout_), dtype=self.params_.dtype)
         activations = self._activation_codes()
         get_backend(self.backend).predict(out, X, self.params_, acts, self.layout_, activations)
         if not np.isfinite(out).all():
@@ -288,9 +288,9 @@ class MLPRegressor(_BaseMLP):
         Y, y = labels.regression_targets(y, n, dtype)
         if reset:
             self._y_ndim = y.ndim
-        elif Y.shape[1] != int(self.layout_[-1, 1]):
+        elif Y.shape[1] != layer_sizes(self.layout_)[-1]:
             raise ValueError(f"y has {Y.shape[1]} targets, but the model was fitted with "
-                             f"{int(self.layout_[-1, 1])}")
+                             f"{layer_sizes(self.layout_)[-1]}")
         return Y, y
 
     def _check_validation_targets(self, y_val, dtype, n_targets):

@@ -166,9 +166,9 @@ def from_arrays(model, data, path, settings):
         if not np.array_equal(np.unique(data["classes"]), data["classes"]):
             raise ValueError(f"{path!r} is corrupt: classes must be sorted and distinct")
         model.classes_ = data["classes"]
-        if len(model.classes_) != layout[-1, 1]:
+        if len(model.classes_) != layer_sizes(layout)[-1]:
             raise ValueError(f"{path!r} is corrupt: {len(model.classes_)} classes for "
-                             f"{int(layout[-1, 1])} outputs")
+                             f"{layer_sizes(layout)[-1]} outputs")
     elif model._estimator_type == "classifier":
         raise ValueError(f"{path!r} is corrupt: a classifier without classes")
     if "y_ndim" in data:

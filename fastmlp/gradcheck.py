@@ -22,7 +22,7 @@ import numpy as np
 from . import reference
 from .backends import BACKENDS, get_backend
 from .estimators import prepared_copy
-from .layout import coef_views
+from .layout import activation_size, coef_views
 
 
 class GradientCheckError(AssertionError):
@@ -37,7 +37,7 @@ def _prepared(model, X, y):
 
 
 def _buffers(layout):
-    n_acts = int(layout[:, 1].sum())
+    n_acts = activation_size(layout)
     return np.zeros(n_acts), np.zeros(n_acts)
 
 

@@ -37,7 +37,7 @@ def check_state(layout, params):
     """
     ok = (isinstance(layout, np.ndarray) and layout.dtype == np.int64 and layout.ndim == 2
           and layout.shape[0] >= 1 and layout.shape[1] == 5 and layout.flags.c_contiguous
-          and bool((layout[:, :2] >= 1).all()))
+          and bool((layout[:, [FAN_IN, FAN_OUT]] >= 1).all()))
     if ok:
         expected, n_params, _ = make_layout(layer_sizes(layout))
         ok = np.array_equal(layout, expected)
@@ -53,6 +53,11 @@ def check_state(layout, params):
                          f"of shape ({n_params},) for this network, got {got}; do not "
                          f"replace params_ (edit coefs_/intercepts_ instead)")
     return n_params
+
+
+def activation_size(layout):
+    """Length of the flat ``acts``/``dacts`` buffers: every layer's outputs."""
+    return int(layout[:, FAN_OUT].sum())
 
 
 def coef_views(params, layout):

@@ -22,7 +22,7 @@ import numpy as np
 
 from .backends import get_backend
 from .errors import DivergenceError, OutputOverflow
-from .layout import coef_views
+from .layout import activation_size, coef_views
 from .progress import ProgressBar
 from .schedules import learning_rate_at
 from .validation import check_array, check_random_state
@@ -137,7 +137,7 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
     B = s.batch(n)
     chunk = max(B, (s.chunk_size // B) * B)  # batches never straddle chunks
     total = max(s.epochs, epochs)
-    n_acts = int(layout[:, 1].sum())
+    n_acts = activation_size(layout)
     grads = np.zeros_like(params)
     acts = np.zeros(n_acts, dtype=dtype)
     dacts = np.zeros(n_acts, dtype=dtype)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastmlp
-from fastmlp import MLPClassifier, MLPRegressor, NotFittedError
+from fastmlp import MLPClassifier, MLPRegressor, NotFittedError, persistence
 from fastmlp.fitted import fitted_functions
 from fastmlp.persistence import FORMAT_VERSION
 from helpers import blobs6, small
@@ -438,3 +438,20 @@ def test_regressor_save_load(tmp_path):
     assert m.score(X, y) > 0.8
     loaded = fastmlp.load(m.save(tmp_path / "reg"))
     np.testing.assert_array_equal(loaded.predict(X), m.predict(X))
+
+
+# ==================================================================== the file layer alone
+
+
+def test_write_and_read_round_trip_any_arrays_with_the_format_version(tmp_path):
+    """persistence.py knows files, not models: any arrays go through, with format_version."""
+    arrays = dict(params=np.arange(5, dtype=np.float32), note=np.array("hello"))
+    path = persistence.write(tmp_path / "f", arrays)
+    assert path == str(tmp_path / "f.npz")
+    read_path, data = persistence.read(tmp_path / "f")  # finds the .npz like load does
+    assert read_path == path and int(data["format_version"]) == FORMAT_VERSION
+    np.testing.assert_array_equal(data["params"], arrays["params"])
+    assert str(data["note"]) == "hello"
+    assert persistence.save_problem(tmp_path / "g") == (str(tmp_path / "g.npz"), None)
+    missing = tmp_path / "no-such-folder" / "m"
+    assert "does not exist" in persistence.save_problem(missing)[1]
