@@ -1,9 +1,8 @@
 """fastmlp: per-sample SGD for small MLPs with Numba kernels proven equal to a NumPy reference."""
 
 from .errors import DivergenceError, NotFittedError
-from .estimators import MLPClassifier, MLPRegressor
+from .estimators import MLPClassifier, MLPRegressor, load
 from .gradcheck import check_gradients
-from .persistence import load
 
 __version__ = "0.1.0"
 __all__ = ["MLPClassifier", "MLPRegressor", "load", "DivergenceError", "NotFittedError",

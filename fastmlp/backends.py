@@ -1,14 +1,20 @@
-"""The two interchangeable implementations of the math: compiled kernels and the reference."""
+"""The two interchangeable implementations of the math, by name: the only name -> module table.
 
-BACKENDS = ("numba", "reference")
+``numba`` is the compiled kernels (``fastmlp.kernels``), ``reference`` the pure-NumPy twin
+(``fastmlp.reference``); both export the same functions with the same signatures. A backend's
+module is imported the first time it is asked for, so ``import fastmlp`` (and any use of the
+reference alone) never loads numba.
+"""
+
+import importlib
+
+BACKENDS = {"numba": "fastmlp.kernels", "reference": "fastmlp.reference"}
+NAMES = tuple(BACKENDS)
 
 
 def get_backend(name):
     """The module implementing train_epoch/predict/... for ``name``."""
-    if name == "numba":
-        from fastmlp import kernels
-        return kernels
-    if name == "reference":
-        from fastmlp import reference
-        return reference
-    raise ValueError(f"backend={name!r} is not supported; expected one of {BACKENDS}")
+    if not isinstance(name, str) or name not in BACKENDS:
+        raise ValueError(f"backend={name!r} is not supported; expected one of "
+                         f"{tuple(BACKENDS)}")
+    return importlib.import_module(BACKENDS[name])

@@ -12,3 +12,8 @@ class DivergenceError(FloatingPointError):
         super().__init__(message)
         self.epoch = epoch
         self.sample = sample
+
+
+class OutputOverflow(ValueError):
+    """The network's outputs overflowed: a ValueError for the user (predict), and for the
+    training loop, on validation rows, a sign that the weights diverged."""

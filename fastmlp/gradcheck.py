@@ -17,33 +17,27 @@ unit with pre-activation within ``eps`` of 0) finite differences are not meaning
 smooth activations or nudge X if such a point trips the check.
 """
 
-import copy
-
 import numpy as np
 
-from . import kernels, reference
-from .layout import coef_views
+from . import reference
+from .backends import BACKENDS, get_backend
+from .estimators import prepared_copy
+from .layout import activation_size, coef_views
 
 
 class GradientCheckError(AssertionError):
     """The analytic gradient disagrees with finite differences beyond the tolerance."""
 
 
-_BACKENDS = {"reference": reference, "numba": kernels}
-
-
 def _prepared(model, X, y):
-    """(model copy with float64 params, X, Y, activation codes, loss code)."""
-    m = copy.deepcopy(model)
-    fitted = hasattr(m, "params_")
-    X, Y, _ = m._prepare_xy(X, y, reset=not fitted)
-    cfg = m._prepare_training(not fitted, X.shape[1], Y.shape[1])
+    """(model copy, X, Y in float64, activation codes, loss code)."""
+    m, X, Y, settings = prepared_copy(model, X, y)
     return (m, np.ascontiguousarray(X, np.float64), np.ascontiguousarray(Y, np.float64),
-            cfg["activations"], cfg["loss"])
+            settings.activation_codes, settings.loss_code)
 
 
 def _buffers(layout):
-    n_acts = int(layout[:, 1].sum())
+    n_acts = activation_size(layout)
     return np.zeros(n_acts), np.zeros(n_acts)
 
 
@@ -102,9 +96,9 @@ def check_gradients(model, X, y, eps=1e-6, tol=1e-6, backends=("reference", "num
     params = m.params_.astype(np.float64)
     alpha = float(m.alpha)
     for name in backends:
-        if name not in _BACKENDS:
+        if name not in BACKENDS:
             raise ValueError(f"backend {name!r} is not supported; expected one of "
-                             f"{tuple(_BACKENDS)}")
+                             f"{tuple(BACKENDS)}")
     P = params.shape[0]
     idx = np.arange(P)
     if max_params is not None and P > max_params:
@@ -123,7 +117,7 @@ def check_gradients(model, X, y, eps=1e-6, tol=1e-6, backends=("reference", "num
     layers = []
     worst = 0.0
     for name in backends:
-        g = analytic_gradient(params, layout, X, Y, activations, loss, alpha, _BACKENDS[name])
+        g = analytic_gradient(params, layout, X, Y, activations, loss, alpha, get_backend(name))
         for l, (fan_in, fan_out, w_off, b_off, _) in enumerate(layout):
             w = slice(int(w_off), int(b_off))
             b = slice(int(b_off), int(b_off + fan_out))

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .xor import boundary_grid
+
 INSTALL_HINT = ('plotting needs matplotlib, which is not installed; install it with '
                 '`pip install "fastmlp[plot]"` (or `pip install -e ".[plot]"` in a checkout, '
                 'or `pip install matplotlib`)')
@@ -17,7 +19,8 @@ class PlottingUnavailable(ImportError):
     """matplotlib is missing; the message says what to install."""
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot with the Agg backend; PlottingUnavailable if matplotlib is missing."""
     try:
         import matplotlib
     except ImportError:
@@ -52,8 +55,7 @@ def _draw_boundary(ax, X, y, xx, yy, proba, title):
 
 def plot_decision_boundary(model, X, y, path, resolution=200, title=None):
     """PNG of P(second class) over the plane, the 0.5 contour and the labelled points (2-D X)."""
-    from .xor import boundary_grid
-    plt = _pyplot()
+    plt = pyplot()
     X = np.asarray(X)
     xx, yy, points = boundary_grid(X, resolution)
     proba = model.predict_proba(points)[:, 1].reshape(xx.shape)
@@ -67,8 +69,7 @@ def plot_decision_boundary(model, X, y, path, resolution=200, title=None):
 
 def boundary_gif(X, y, frames, path, resolution, fps=6):
     """Animated GIF of the boundary as it learns, from (epoch, proba grid) frames."""
-    from .xor import boundary_grid
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.animation import FuncAnimation, PillowWriter
     if not frames:
         raise ValueError("no frames to animate")
@@ -92,7 +93,7 @@ def boundary_gif(X, y, frames, path, resolution, fps=6):
 
 def plot_curve(values, path, ylabel, title, extra=None, logy=False):
     """PNG of one per-epoch curve (plus optional named extra curves: {label: values})."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.2))
     epochs = np.arange(1, len(values) + 1)
     ax.plot(epochs, values, label="train" if extra else None)
@@ -112,7 +113,7 @@ def plot_curve(values, path, ylabel, title, extra=None, logy=False):
 
 def plot_confusion_matrix(y_true, y_pred, path, labels=None, title="confusion matrix"):
     """PNG of the confusion matrix (rows: true class, columns: predicted), with counts."""
-    plt = _pyplot()
+    plt = pyplot()
     cm, labels = confusion_matrix(y_true, y_pred, labels)
     fig, ax = plt.subplots(figsize=(5.5, 5))
     ax.imshow(cm, cmap="Blues")

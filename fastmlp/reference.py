@@ -38,7 +38,7 @@ then ``param -= lr * g``.
 
 import numpy as np
 
-from fastmlp.kernels.codes import CROSS_ENTROPY, IDENTITY, RELU, SIGMOID, SOFTMAX, SQUARED_ERROR, TANH
+from fastmlp.codes import CROSS_ENTROPY, IDENTITY, RELU, SIGMOID, SOFTMAX, SQUARED_ERROR, TANH
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,20 +1,8 @@
-"""Integer codes that name activations and losses inside compiled code.
+"""The name -> code constants, re-exported from their home ``fastmlp.codes`` (pure Python, so
+``fastmlp.reference`` can use them without loading numba)."""
 
-Numba kernels cannot branch on strings cheaply, so the Python layer maps names to these codes
-once, before any kernel runs. The reference uses the same codes so one test body drives both.
-"""
+from fastmlp.codes import (ACTIVATIONS, CROSS_ENTROPY, HIDDEN_ACTIVATIONS, IDENTITY, LOSSES,
+                           OUTPUT_ACTIVATIONS, RELU, SIGMOID, SOFTMAX, SQUARED_ERROR, TANH)
 
-IDENTITY = 0
-RELU = 1
-SIGMOID = 2
-TANH = 3
-SOFTMAX = 4  # output layer only
-
-ACTIVATIONS = {"identity": IDENTITY, "relu": RELU, "sigmoid": SIGMOID, "tanh": TANH, "softmax": SOFTMAX}
-HIDDEN_ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh")
-OUTPUT_ACTIVATIONS = ("softmax", "sigmoid", "identity", "tanh", "relu")
-
-CROSS_ENTROPY = 0  # with a softmax output: gradient p - y
-SQUARED_ERROR = 1  # 0.5 * sum((out - y)**2): gradient (out - y) * act'(out)
-
-LOSSES = {"cross_entropy": CROSS_ENTROPY, "squared_error": SQUARED_ERROR}
+__all__ = ["IDENTITY", "RELU", "SIGMOID", "TANH", "SOFTMAX", "ACTIVATIONS", "HIDDEN_ACTIVATIONS",
+           "OUTPUT_ACTIVATIONS", "CROSS_ENTROPY", "SQUARED_ERROR", "LOSSES"]

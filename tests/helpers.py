@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from fastmlp import kernels, reference
-from fastmlp.kernels.codes import ACTIVATIONS, CROSS_ENTROPY, LOSSES, SOFTMAX
+from fastmlp import MLPClassifier, MLPRegressor
+from fastmlp.backends import get_backend
+from fastmlp.codes import ACTIVATIONS, CROSS_ENTROPY, LOSSES, SOFTMAX
 from fastmlp.layout import make_layout
 
 # Reference vs kernel tolerances (the one table). The kernels sum in a different order than
@@ -16,7 +17,8 @@ TOL = {
                            "epoch": dict(rtol=1e-4, atol=1e-5)},
 }
 
-BACKENDS = {"reference": reference, "numba": kernels}
+# the backends by name, from the package's one table (reference first: the readable one)
+BACKENDS = {name: get_backend(name) for name in ("reference", "numba")}
 
 
 def tol(dtype, kind="step"):
@@ -67,5 +69,69 @@ VALID_OUTPUTS = [("softmax", "cross_entropy"), ("softmax", "squared_error"),
                  ("sigmoid", "squared_error"), ("identity", "squared_error"),
                  ("tanh", "squared_error"), ("relu", "squared_error")]
 
+# ---------------------------------------------------------------- small estimator problems
+# Three sets of data and estimators, each shared by the estimator-level test files.
+
+
+def blobs(n=30, n_features=4, n_classes=3, seed=0):
+    """Random labels (every class present) around centers * 2: the (X, Y) below."""
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((n_classes, n_features)) * 2
+    y = rng.integers(0, n_classes, n)
+    y[:n_classes] = np.arange(n_classes)  # every class present
+    return centers[y] + rng.standard_normal((n, n_features)), y
+
+
+X, Y = blobs()
+
+
+def clf(**kw):
+    params = dict(hidden_layer_sizes=(5,), epochs=2, learning_rate=0.05, random_state=0)
+    params.update(kw)
+    return MLPClassifier(**params)
+
+
+def reg(**kw):
+    params = dict(hidden_layer_sizes=(5,), epochs=2, learning_rate=0.01, random_state=0)
+    params.update(kw)
+    return MLPRegressor(**params)
+
+
+def balanced_blobs(n=60, n_features=4, n_classes=3, seed=0):
+    """Labels 0, 1, 2, 0, 1, 2, ... around well separated centers (* 3)."""
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((n_classes, n_features)) * 3
+    y = np.arange(n) % n_classes
+    return centers[y] + rng.standard_normal((n, n_features)), y
+
+
+def clf64(**kw):
+    params = dict(hidden_layer_sizes=(8,), epochs=2, learning_rate=0.05, random_state=0,
+                  dtype="float64")
+    params.update(kw)
+    return MLPClassifier(**params)
+
+
+def blobs6(n=120, n_features=6, n_classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((n_classes, n_features)) * 3
+    y = rng.integers(0, n_classes, n)
+    X = centers[y] + rng.standard_normal((n, n_features))
+    return X, y
+
+
+def small(**kw):
+    params = dict(hidden_layer_sizes=(16, 8), epochs=3, learning_rate=0.05, random_state=0)
+    params.update(kw)
+    return MLPClassifier(**params)
+
+
+def regression(n=40, scale=100.0, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n, 3)) * 10
+    return X, scale * (X @ np.array([1.0, -2.0, 0.5]))
+
+
 __all__ = ["TOL", "BACKENDS", "tol", "make_problem", "copy_problem", "run_epoch",
-           "VALID_OUTPUTS", "SOFTMAX", "CROSS_ENTROPY"]
+           "VALID_OUTPUTS", "SOFTMAX", "CROSS_ENTROPY", "blobs", "X", "Y", "clf", "reg",
+           "balanced_blobs", "clf64", "blobs6", "small", "regression"]

@@ -2,6 +2,7 @@
 
 import gzip
 import shutil
+import zlib
 
 import numpy as np
 import pytest
@@ -149,3 +150,43 @@ def test_damaged_bundled_file_fails_the_checksum(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "BUNDLED_MNIST", tmp_path)
     with pytest.raises(ValueError, match="SHA-256 mismatch"):
         datasets.load_mnist()
+
+
+# ==================================================================== broken IDX files
+
+
+def test_corrupt_gzip_body_is_an_idx_error(tmp_path):
+    good = gzip.compress(b"\0\0\x08\x01\0\0\x01\x00" + b"abcde" * 50 + bytes(range(6)))
+    for i in range(10, len(good) - 8):  # damage the deflate stream itself until zlib objects
+        raw = bytearray(good)
+        raw[i] ^= 0xFF
+        try:
+            gzip.decompress(bytes(raw))
+        except zlib.error:
+            break
+        except (OSError, EOFError):
+            continue
+    else:
+        pytest.fail("no single-byte damage gives a zlib.error")
+    path = tmp_path / "x-idx1-ubyte.gz"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(IDXError, match="corrupt gzip data"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_bytes_are_an_idx_error(tmp_path, seed):
+    raw = np.random.default_rng(seed).bytes(300)
+    path = tmp_path / "random"
+    path.write_bytes(raw)
+    with pytest.raises(IDXError):
+        read_idx(path)
+    path.write_bytes(gzip.compress(raw))
+    with pytest.raises(IDXError):
+        read_idx(path)
+
+
+def test_huge_declared_shape_is_an_error_not_an_allocation():
+    raw = b"\0\0\x08\x03" + (0xFFFFFFFF).to_bytes(4, "big") * 3 + b"\0" * 10
+    with pytest.raises(IDXError, match="declares shape"):
+        parse_idx(raw)

@@ -1,12 +1,13 @@
 """fastmlp.check_gradients: backprop (reference and kernels) vs central finite differences."""
 
+import sys
 import types
 
 import numpy as np
 import pytest
 
 import fastmlp
-from fastmlp import MLPClassifier, MLPRegressor, gradcheck, kernels, reference
+from fastmlp import MLPClassifier, MLPRegressor, backends, kernels, reference
 from fastmlp.gradcheck import GradientCheckError, analytic_gradient, check_gradients, objective
 from fastmlp.layout import coef_views
 from helpers import VALID_OUTPUTS
@@ -57,7 +58,7 @@ def _problem(alpha):
     m = MLPClassifier(hidden_layer_sizes=(4,), activation="sigmoid", alpha=alpha, random_state=0,
                       dtype="float64", epochs=1).fit(X, y)
     Y = np.eye(3)[y]
-    return m, X, Y, m._cfg["activations"], m._cfg["loss"]
+    return m, X, Y, m._settings.activation_codes, m._settings.loss_code
 
 
 @pytest.mark.parametrize("backend", [reference, kernels], ids=["reference", "numba"])
@@ -107,7 +108,8 @@ def test_a_wrong_gradient_is_caught(monkeypatch):
     broken = types.SimpleNamespace(**{k: getattr(reference, k) for k in dir(reference)
                                       if not k.startswith("_")})
     broken.sgd_update = biased_sgd_update
-    monkeypatch.setitem(gradcheck._BACKENDS, "broken", broken)
+    monkeypatch.setitem(sys.modules, "broken_backend", broken)
+    monkeypatch.setitem(backends.BACKENDS, "broken", "broken_backend")
     X, y = data()
     m = MLPClassifier(hidden_layer_sizes=(4,), activation="tanh", alpha=0.5, epochs=3,
                       learning_rate=0.1, random_state=0).fit(X, y)  # non-zero biases

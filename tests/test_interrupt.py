@@ -19,11 +19,12 @@ import numpy as np
 import pytest
 
 import fastmlp
-from fastmlp import MLPClassifier, kernels, reference
+from fastmlp import MLPClassifier
+from fastmlp.backends import NAMES, get_backend
 
 N, CHUNK = 50, 8  # 7 chunks per epoch: 6 of 8 samples and one of 2
 PER_EPOCH = -(-N // CHUNK)
-BACKENDS = {"numba": kernels, "reference": reference}
+BACKENDS = {name: get_backend(name) for name in NAMES}
 
 
 def data():

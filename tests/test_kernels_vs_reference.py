@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fastmlp import kernels, reference
-from fastmlp.kernels.codes import ACTIVATIONS, IDENTITY
+from fastmlp.codes import ACTIVATIONS, IDENTITY
 from helpers import VALID_OUTPUTS, copy_problem, make_problem, run_epoch, tol
 
 DTYPES = [np.float64, np.float32]

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 import fastmlp
-from fastmlp import MLPClassifier, MLPRegressor, NotFittedError
+from fastmlp import MLPClassifier, MLPRegressor, NotFittedError, persistence
+from fastmlp.fitted import fitted_functions
 from fastmlp.persistence import FORMAT_VERSION
+from helpers import blobs6, small
 
 
 def data(n=40, seed=0):
@@ -345,7 +347,7 @@ def test_save_describes_the_trained_network_not_hyperparameters_changed_since(tm
     m.set_params(activation="tanh")  # takes effect at the next fit, not before
     np.testing.assert_array_equal(m.predict_proba(X[:5]), p0)
     loaded = fastmlp.load(m.save(tmp_path / "m.npz"))
-    assert loaded.activation == m._fitted_functions()[0] != "tanh"
+    assert loaded.activation == fitted_functions(m)[0] != "tanh"
     np.testing.assert_array_equal(loaded.predict_proba(X[:5]), p0)
     with pytest.raises(ValueError, match="refit to change them"):
         m.partial_fit(X, y)  # continuing would silently train another network
@@ -402,3 +404,54 @@ def test_big_endian_weights_load_as_native(tmp_path):
     loaded = fastmlp.load(path)
     assert loaded.params_.dtype.isnative
     np.testing.assert_array_equal(loaded.predict_proba(X), m.predict_proba(X))
+
+
+# ==================================================================== exported load, round trips
+
+
+def test_fastmlp_load_is_exported():
+    assert fastmlp.load is fastmlp.estimators.load
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_save_load_round_trip_is_exact(tmp_path, dtype):
+    X, y = blobs6()
+    m = small(dtype=dtype).fit(X, np.array(["a", "b", "c"])[y])
+    path = m.save(tmp_path / "model.npz")
+    loaded = fastmlp.load(path)
+    assert type(loaded) is MLPClassifier
+    np.testing.assert_array_equal(loaded.params_, m.params_)
+    np.testing.assert_array_equal(loaded.predict_proba(X), m.predict_proba(X))
+    np.testing.assert_array_equal(loaded.classes_, m.classes_)
+    assert loaded.get_params() == m.get_params()
+    loaded.partial_fit(X, np.array(["a", "b", "c"])[y])  # and it trains on
+    assert loaded.n_iter_ == m.n_iter_ + 1
+
+
+def test_regressor_save_load(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (200, 2))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2
+    m = MLPRegressor(hidden_layer_sizes=(32,), activation="tanh", epochs=30,
+                     learning_rate=0.02, random_state=0).fit(X, y)
+    assert m.predict(X).shape == (200,)
+    assert m.score(X, y) > 0.8
+    loaded = fastmlp.load(m.save(tmp_path / "reg"))
+    np.testing.assert_array_equal(loaded.predict(X), m.predict(X))
+
+
+# ==================================================================== the file layer alone
+
+
+def test_write_and_read_round_trip_any_arrays_with_the_format_version(tmp_path):
+    """persistence.py knows files, not models: any arrays go through, with format_version."""
+    arrays = dict(params=np.arange(5, dtype=np.float32), note=np.array("hello"))
+    path = persistence.write(tmp_path / "f", arrays)
+    assert path == str(tmp_path / "f.npz")
+    read_path, data = persistence.read(tmp_path / "f")  # finds the .npz like load does
+    assert read_path == path and int(data["format_version"]) == FORMAT_VERSION
+    np.testing.assert_array_equal(data["params"], arrays["params"])
+    assert str(data["note"]) == "hello"
+    assert persistence.save_problem(tmp_path / "g") == (str(tmp_path / "g.npz"), None)
+    missing = tmp_path / "no-such-folder" / "m"
+    assert "does not exist" in persistence.save_problem(missing)[1]

@@ -1,11 +1,9 @@
-"""The XOR demo: data, the write-up's network, kernels == reference on a whole fit, the CLI."""
+"""fastmlp/xor.py: the XOR demo's data, the write-up's network, kernels == reference on a
+whole fit (`fastmlp xor` is tested in test_cli.py)."""
 
-import json
 
 import numpy as np
-import pytest
 
-from fastmlp import cli
 from fastmlp.xor import DEFAULTS, make_xor, train_xor, xor_model
 from helpers import tol
 
@@ -72,22 +70,3 @@ def test_frames_for_the_animation():
     for _, proba in history["frames"]:
         assert proba.shape == (20, 20) and np.all((proba >= 0) & (proba <= 1))
     assert not np.allclose(history["frames"][0][1], history["frames"][-1][1])
-
-
-def test_xor_cli_json(capsys):
-    assert cli.main(["xor", "--no-plots", "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["accuracy"] >= 0.97
-    assert result["epochs"] == DEFAULTS["epochs"]
-    assert result["config"]["network"] == "2-10-2"
-    assert "plots" not in result
-
-
-def test_xor_cli_options_and_errors(capsys):
-    assert cli.main(["xor", "--no-plots", "--json", "--hidden", "3", "--epochs", "50",
-                     "--lr", "1.0", "--backend", "reference"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["epochs"] == 50 and result["config"]["network"] == "2-3-2"
-    assert result["config"]["backend"] == "reference"
-    assert cli.main(["xor", "--no-plots", "--lr", "-1"]) == 2
-    assert "learning_rate" in capsys.readouterr().err

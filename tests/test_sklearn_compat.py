@@ -139,7 +139,7 @@ def test_a_running_epoch_lets_other_python_threads_run():
     import threading
     import time
 
-    from fastmlp.kernels.codes import ACTIVATIONS, CROSS_ENTROPY, SOFTMAX
+    from fastmlp.codes import ACTIVATIONS, CROSS_ENTROPY, SOFTMAX
     from fastmlp.layout import make_layout
     from fastmlp import kernels
     rng = np.random.default_rng(0)

@@ -1,14 +1,18 @@
-"""The NumPy reference's gradients against central finite differences (float64).
+"""fastmlp/reference.py: the NumPy reference's gradients against central finite differences
+(float64), and its functions are the kernels' twins, name for name and argument for argument.
 
 This is the anchor of the whole equality chain: finite differences check the reference, and
 test_kernels_vs_reference.py checks the kernels against the reference.
 """
 
+import inspect
+
 import numpy as np
 import pytest
 
+from fastmlp import kernels
 from fastmlp import reference as ref
-from fastmlp.kernels.codes import ACTIVATIONS, LOSSES
+from fastmlp.codes import ACTIVATIONS, LOSSES
 from fastmlp.layout import make_layout
 
 from helpers import VALID_OUTPUTS
@@ -151,3 +155,16 @@ def test_one_sgd_step_with_l2_is_minus_lr_times_the_penalised_gradient(hidden, b
         b_off, size = layout[l, 3], layout[l, 1]
         sl = slice(b_off, b_off + size)
         check(((params - new) / lr)[sl], plain[sl])
+
+
+@pytest.mark.parametrize("name", kernels.__all__)
+def test_every_kernel_has_a_reference_twin_with_the_same_signature(name):
+    """Same name, same parameter names in the same order, same defaults: one test body can call
+    either backend (test_kernels_vs_reference.py does)."""
+    kernel = getattr(kernels, name)
+    twin = getattr(ref, name, None)
+    assert twin is not None, f"fastmlp.reference has no {name}"
+    k = inspect.signature(getattr(kernel, "py_func", kernel)).parameters
+    r = inspect.signature(getattr(twin, "py_func", twin)).parameters
+    assert list(k) == list(r)
+    assert [p.default for p in k.values()] == [p.default for p in r.values()]

@@ -1,0 +1,123 @@
+"""Targets: class labels for the classifier (checks, classes, one-hot rows) and real-valued
+targets for the regressor, turned into the float matrix Y that the kernels train on."""
+
+import numpy as np
+
+from .validation import check_array
+
+
+def require_y(owner, y):
+    """scikit-learn's wording for a missing y, so its checks (and users' code) recognise it."""
+    if y is None:
+        raise ValueError(f"{owner} requires y to be passed, but the target y is None")
+
+
+def mixed_labels(name, values):
+    kinds = sorted({type(v).__name__ for v in np.asarray(values, dtype=object).ravel()})
+    return ValueError(f"{name} mixes label types {kinds}; labels must all be numbers or all be "
+                      f"strings")
+
+
+def label_array(values, name):
+    """np.asarray(values), but a list mixing numbers and strings is an error rather than
+    silently becoming strings (np.asarray([0, 'a']) is ['0', 'a'])."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "US" and not isinstance(values, np.ndarray):
+        try:
+            obj = np.asarray(values, dtype=object)
+        except ValueError:
+            obj = None
+        if obj is not None and obj.shape == arr.shape and not all(
+                isinstance(v, (str, bytes, np.str_, np.bytes_)) for v in obj.ravel()):
+            raise mixed_labels(name, obj)
+    return arr
+
+
+def check_labels(y, n):
+    """y as a 1-D array of n class labels (numbers or strings, not continuous floats)."""
+    y = label_array(y, "y")
+    if y.ndim == 2 and y.shape[1] == 1:
+        raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}; use y.ravel()")
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (n_samples,), got {y.ndim}-D with shape {y.shape}")
+    if y.shape[0] != n:
+        raise ValueError(f"X and y have different numbers of samples: {n} and {y.shape[0]}")
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            raise ValueError("y contains NaN or infinity")
+        if not np.all(y == np.round(y)):
+            raise ValueError("y has non-integer (continuous) float values: a classifier needs "
+                             "class labels; use MLPRegressor for real-valued targets")
+    if y.dtype.kind == "O":
+        y = y.astype(str) if all(isinstance(v, str) for v in y) else y
+    if y.dtype.kind == "O":
+        try:
+            np.unique(y)
+        except TypeError:
+            raise mixed_labels("y", y) from None
+    return y
+
+
+def check_classes(classes):
+    """The sorted unique labels of ``classes`` (all numbers or all strings, at least 2)."""
+    arr = label_array(classes, "classes").ravel()
+    if arr.dtype.kind == "O" and all(isinstance(v, str) for v in arr):
+        arr = arr.astype(str)
+    try:
+        unique = np.unique(arr)
+    except TypeError:
+        raise mixed_labels("classes", arr) from None
+    if len(unique) < 2:
+        raise ValueError(f"classes={np.asarray(classes).tolist()!r} has {len(unique)} "
+                         f"label(s); pass every label the model will see (at least 2), "
+                         f"e.g. classes=np.arange(10)")
+    return unique
+
+
+def classes_of(y, classes=None):
+    """classes_ for a fresh fit: the given ``classes`` (checked) or the labels of y."""
+    classes = np.unique(y) if classes is None else check_classes(classes)
+    if len(classes) < 2:
+        raise ValueError(f"y has {len(classes)} class; a classifier needs at least 2")
+    return classes
+
+
+def one_hot(y, classes, dtype):
+    """Y (n, n_classes) of ``dtype`` with a 1 in the column of each label's class."""
+    try:
+        idx = np.searchsorted(classes, y)
+        idx = np.clip(idx, 0, len(classes) - 1)
+        unknown = np.asarray(classes[idx] != y, dtype=bool)
+    except TypeError:  # e.g. str labels against int classes_: none can match
+        idx, unknown = None, np.ones(len(y), dtype=bool)
+    if np.any(unknown):
+        bad = np.unique(np.asarray(y)[unknown])[:5]  # y holds labels of one type
+        hint = ("" if classes.dtype.kind == bad.dtype.kind or
+                {classes.dtype.kind, bad.dtype.kind} <= set("biuf") else
+                f" (y holds {bad.dtype} labels, classes_ holds {classes.dtype})")
+        raise ValueError(f"y contains labels not in classes_ {classes.tolist()}: "
+                         f"{bad.tolist()}{hint}")
+    Y = np.zeros((len(y), len(classes)), dtype=dtype)
+    Y[np.arange(len(y)), idx] = 1
+    return Y
+
+
+def regression_targets(y, n, dtype):
+    """(Y, y_arr): y as a finite (n, n_targets) matrix of ``dtype``, and as given."""
+    y_arr = np.asarray(y)
+    if y_arr.dtype.kind not in "biuf":
+        raise ValueError(f"y must be numeric for a regressor, got dtype {y_arr.dtype}")
+    if y_arr.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D or 2-D, got {y_arr.ndim}-D")
+    if y_arr.shape[0] != n:
+        raise ValueError(f"X and y have different numbers of samples: {n} and {y_arr.shape[0]}")
+    return check_array(y_arr.reshape(len(y_arr), -1), dtype, name="y"), y_arr
+
+
+def validation_targets(y_val, dtype, n_targets):
+    """Check a regressor's validation targets against the training targets' width."""
+    Y_val = check_array(y_val.reshape(len(y_val), -1) if y_val.dtype.kind in "biuf" else y_val,
+                        dtype, name="validation_data y_val")
+    if Y_val.shape[1] != n_targets:
+        raise ValueError(f"validation_data y_val has {Y_val.shape[1]} targets, but y has "
+                         f"{n_targets}")

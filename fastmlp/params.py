@@ -1,0 +1,278 @@
+"""The hyperparameters: one declarative table, and ``resolve`` into a frozen ``Settings``.
+
+``PARAMS`` lists every hyperparameter of MLPClassifier/MLPRegressor once, in the order of their
+``__init__`` signature: its default, its check, its command-line flag and help text. The
+estimators take their defaults from it, the command line builds its parser from it, and
+``resolve`` validates all of them in that order and returns a frozen ``Settings``: the only
+thing the training loop reads. ``fit`` and ``partial_fit`` resolve once per call, so a
+hyperparameter changed during a fit (e.g. from an ``epoch_callback``) takes effect at the next
+``fit``/``partial_fit``, never in the middle of one.
+"""
+
+import argparse
+import dataclasses
+import numbers
+
+import numpy as np
+
+from .backends import NAMES as BACKEND_NAMES
+from .codes import ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
+from .init import INITIALISERS, default_init
+from .schedules import SCHEDULES
+from .validation import (DTYPES, check_choice, check_dtype, check_hidden_layer_sizes,
+                         check_positive, check_seed)
+
+
+# ------------------------------------------------------------------ command-line value types
+
+def parse_hidden(text):
+    """'200,200' -> (200, 200); 'none' -> () (an empty string is refused: likely a mistake)."""
+    if text.strip().lower() == "none":
+        return ()
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 200,200 (or "
+                                         f"'none' for no hidden layer), got {text!r}") from None
+
+
+def parse_batch(text):
+    if text == "full":
+        return "full"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got "
+                                         f"{text!r}") from None
+
+
+# ------------------------------------------------------------------ checks
+# Each check gets the value and the hyperparameters resolved before it (table order), and
+# returns the value the training loop will use; errors are ValueErrors naming the parameter.
+
+def _hidden(value, done):
+    return check_hidden_layer_sizes(value)
+
+
+def _choice(name, allowed):
+    return lambda value, done: check_choice(name, value, allowed)
+
+
+def _number(name, integer=False, allow_zero=False):
+    def check(value, done):
+        check_positive(name, value, integer=integer, allow_zero=allow_zero)
+        return int(value) if integer else value
+    return check
+
+
+def _output_activation(value, done):
+    return check_choice("output_activation", value or done["_output_activation"],
+                        OUTPUT_ACTIVATIONS)
+
+
+def _loss(value, done):
+    out_act = done["output_activation"]
+    loss = value or ("cross_entropy" if out_act == "softmax" and
+                     done["_loss"] == "cross_entropy" else "squared_error")
+    check_choice("loss", loss, tuple(LOSSES))
+    if loss == "cross_entropy" and out_act != "softmax":
+        raise ValueError(f"loss='cross_entropy' needs output_activation='softmax', got "
+                         f"output_activation={out_act!r}; use loss='squared_error' instead")
+    return loss
+
+
+def _init(value, done):
+    return check_choice("init", value or default_init(done["activation"]), INITIALISERS)
+
+
+def _batch_size(value, done):
+    if not (isinstance(value, str) and value == "full"):
+        if (isinstance(value, str) or isinstance(value, bool) or
+                not isinstance(value, (int, np.integer)) or value < 1):
+            raise ValueError(f"batch_size={value!r} is not valid; expected an integer > 0 or "
+                             f"'full'")
+    return value
+
+
+def _dtype(value, done):
+    dtype = check_dtype(value)
+    # the rates and penalties the kernels receive as scalars of this dtype must survive the cast
+    for name in ("learning_rate", "alpha", "clip_value", "clip_norm"):
+        number = float(done[name])
+        with np.errstate(over="ignore", under="ignore"):
+            cast = float(dtype.type(number))
+        if (number > 0 and cast == 0) or not np.isfinite(cast):
+            raise ValueError(f"{name}={number!r} is not representable in {dtype.name} (it "
+                             f"becomes {cast!r}); use a value between {np.finfo(dtype).tiny:g} "
+                             f"and {np.finfo(dtype).max:g} or dtype='float64'")
+    return dtype
+
+
+def _validation_fraction(value, done):
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < 1):
+        raise ValueError(f"validation_fraction={value!r} is not valid; expected a number in "
+                         f"[0, 1)")
+    return value
+
+
+def _optional_count(name):
+    check = _number(name, integer=True)
+    return lambda value, done: None if value is None else check(value, done)
+
+
+def _unchecked(value, done):
+    return value
+
+
+# ------------------------------------------------------------------ the table
+
+_AS_DEFAULT = object()  # Param.cli_default when the command line uses the estimator's default
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One hyperparameter. ``cli``: its ``fastmlp train`` flag (None: not on the command line);
+    ``cli_type``/``choices``/``cli_default``/``metavar`` shape that option."""
+
+    name: str
+    default: object
+    check: object
+    help: str
+    cli: str = None
+    cli_type: object = None
+    choices: tuple = None
+    cli_default: object = _AS_DEFAULT
+    metavar: str = None
+
+    @property
+    def command_line_default(self):
+        """The option's default: ``cli_default`` where the command line differs, else
+        ``default``."""
+        return self.default if self.cli_default is _AS_DEFAULT else self.cli_default
+
+    @property
+    def dest(self):
+        """The attribute argparse stores the option under (``--lr-schedule`` -> lr_schedule)."""
+        return self.cli.lstrip("-").replace("-", "_")
+
+
+PARAMS = (
+    Param("hidden_layer_sizes", (200, 200), _hidden,
+          "hidden layer sizes, comma-separated (default 200,200); 'none' for no hidden layer",
+          "--hidden", parse_hidden),
+    Param("activation", "relu", _choice("activation", HIDDEN_ACTIVATIONS),
+          "hidden-layer activation (default relu)", "--activation", choices=HIDDEN_ACTIVATIONS),
+    Param("output_activation", None, _output_activation,
+          "output activation (default: softmax for the classifier, identity for the regressor)",
+          "--output-activation", choices=OUTPUT_ACTIVATIONS),
+    Param("loss", None, _loss,
+          "loss (default: cross_entropy with a softmax output, squared_error otherwise)",
+          "--loss", choices=tuple(LOSSES)),
+    Param("init", None, _init,
+          "weight initialiser (default: he for relu/identity, xavier otherwise)",
+          "--init", choices=INITIALISERS),
+    Param("learning_rate", 0.01, _number("learning_rate"), "learning rate (default 0.01)",
+          "--lr", float),
+    Param("lr_schedule", "constant", _choice("lr_schedule", SCHEDULES),
+          "learning-rate schedule (default constant)", "--lr-schedule", choices=SCHEDULES),
+    Param("lr_decay", 0.5, _number("lr_decay"),
+          "decay factor of the step/exponential/inverse_time schedules (0.5)", "--lr-decay",
+          float),
+    Param("lr_step", 1, _number("lr_step"), "epochs per step of the step schedule (default 1)",
+          "--lr-step", float),
+    Param("epochs", 3, _number("epochs", integer=True), "epochs (default 3)", "--epochs", int),
+    Param("batch_size", 1, _batch_size, "an integer or 'full' (default 1)", "--batch-size",
+          parse_batch),
+    Param("shuffle", True, _unchecked, "visit the samples in a new random order every epoch "
+          "(default; --no-shuffle: in the given order)", "--shuffle",
+          argparse.BooleanOptionalAction),
+    Param("alpha", 0.0, _number("alpha", allow_zero=True), "L2 penalty (default 0)", "--alpha",
+          float),
+    Param("clip_value", 0.0, _number("clip_value", allow_zero=True),
+          "clip every gradient entry to [-C, C] (default 0: off)", "--clip-value", float),
+    Param("clip_norm", 0.0, _number("clip_norm", allow_zero=True),
+          "rescale each gradient (before the learning rate) to L2 norm at most C (default 0: "
+          "off)", "--clip-norm", float),
+    Param("dtype", "float32", _dtype, "floating-point type of weights and data (default "
+          "float32)", "--dtype", choices=tuple(DTYPES)),
+    Param("random_state", None, lambda value, done: check_seed(value),
+          "seed of the initialisation and the shuffling (default 0 on the command line)",
+          "--seed", int, cli_default=0),
+    Param("backend", "numba", _choice("backend", BACKEND_NAMES),
+          "numba (compiled kernels) or reference (the NumPy reference, slow but readable)",
+          "--backend", choices=BACKEND_NAMES),
+    Param("validation_fraction", 0.0, _validation_fraction,
+          "hold out this fraction of the training set, scored every epoch",
+          "--validation-fraction", float),
+    Param("n_iter_no_change", None, _optional_count("n_iter_no_change"),
+          "early stopping: stop after K epochs without improvement", "--n-iter-no-change", int,
+          metavar="K"),
+    Param("tol", 1e-4, _number("tol", allow_zero=True),
+          "smallest improvement that resets early stopping's patience (default 1e-4)", "--tol",
+          float),
+    Param("chunk_size", 4096, _number("chunk_size", integer=True),
+          "samples per compiled call: schedules, progress and Ctrl-C act between chunks "
+          "(default 4096)", "--chunk-size", int),
+    Param("verbose", False, _unchecked, "progress bar per epoch (the command line's --quiet "
+          "turns it off)"),
+)
+
+BY_NAME = {p.name: p for p in PARAMS}
+DEFAULTS = {p.name: p.default for p in PARAMS}
+
+
+# ------------------------------------------------------------------ resolved settings
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Settings:
+    """Every hyperparameter, validated, with the per-estimator defaults filled in (names as in
+    ``PARAMS``), plus the kernel codes. Frozen: the training loop reads only this."""
+
+    hidden_layer_sizes: tuple
+    activation: str
+    output_activation: str
+    loss: str
+    init: str
+    learning_rate: object
+    lr_schedule: str
+    lr_decay: object
+    lr_step: object
+    epochs: int
+    batch_size: object
+    shuffle: object
+    alpha: object
+    clip_value: object
+    clip_norm: object
+    dtype: np.dtype
+    random_state: object
+    backend: str
+    validation_fraction: object
+    n_iter_no_change: object
+    tol: object
+    chunk_size: int
+    verbose: object
+    activation_codes: np.ndarray  # one int64 code per layer: the hidden ones, then the output
+    loss_code: int
+
+    def batch(self, n):
+        """Samples per gradient step for a training set of n samples."""
+        return n if self.batch_size == "full" else min(int(self.batch_size), n)
+
+    def same_functions(self, other):
+        """True if ``other`` has the same activations and loss (codes) as these settings."""
+        return (np.array_equal(self.activation_codes, other.activation_codes)
+                and self.loss_code == other.loss_code)
+
+
+def resolve(values, output_activation, loss):
+    """Validate ``values`` (a dict of every hyperparameter, e.g. ``get_params()``) in table
+    order; return the frozen Settings. ``output_activation`` and ``loss`` are the estimator's
+    defaults for the hyperparameters of those names left at None."""
+    done = {"_output_activation": output_activation, "_loss": loss}
+    for p in PARAMS:
+        done[p.name] = p.check(values[p.name], done)
+    hidden = done["hidden_layer_sizes"]
+    acts = [done["activation"]] * len(hidden) + [done["output_activation"]]
+    return Settings(**{p.name: done[p.name] for p in PARAMS},
+                    activation_codes=np.array([ACTIVATIONS[a] for a in acts], np.int64),
+                    loss_code=LOSSES[done["loss"]])

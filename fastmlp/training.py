@@ -1,0 +1,257 @@
+"""The training driver: epochs and chunks around the backend's compiled ``train_epoch``.
+
+The shape of umap's layouts: one compiled call runs every sample of a chunk of an epoch, and
+this Python loop around it owns everything between calls -- the sample order, the learning-rate
+schedule (evaluated once per chunk), the progress bar, Ctrl-C (deferred to the next chunk
+boundary), divergence (roll back to the epoch's start, raise DivergenceError), the per-epoch
+curves, validation scores and early stopping.
+
+The driver reads hyperparameters only from the frozen ``Settings`` it is given (resolved once
+per fit/partial_fit), and updates the model's fitted state in place: ``params_`` (through the
+views ``coefs_``/``intercepts_``), ``n_iter_``, ``t_``, ``loss_curve_``, ``accuracy_curve_``,
+``validation_scores_`` and the shuffling generator ``_rng``. Validation rows are scored with
+``model.score``. It never imports the estimators.
+"""
+
+import signal
+import threading
+import time
+import warnings
+
+import numpy as np
+
+from .backends import get_backend
+from .errors import DivergenceError, OutputOverflow
+from .layout import activation_size, coef_views
+from .progress import ProgressBar
+from .schedules import learning_rate_at
+from .validation import check_array, check_random_state
+
+
+def with_note(exc, note):
+    if hasattr(exc, "add_note"):  # Python >= 3.11
+        exc.add_note(note)
+    return exc
+
+
+class DeferredInterrupt:
+    """Holds back Ctrl-C (SIGINT) during training until the next chunk boundary.
+
+    A KeyboardInterrupt can otherwise surface anywhere in the Python loop, e.g. right after a
+    kernel returns but before its chunk is counted, leaving weights, t_, n_iter_ and the curves
+    out of step. Only in the main thread and only while Python's default handler is installed;
+    a second Ctrl-C raises at once (the loop then undoes the unfinished chunk).
+    """
+
+    def __init__(self):
+        self.pending = False
+        self._previous = None
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread() and
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame):
+        if self.pending:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def check(self, note):
+        if self.pending:
+            self.pending = False
+            raise with_note(KeyboardInterrupt(), note)
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        if self.pending and not isinstance(exc, KeyboardInterrupt):
+            raise KeyboardInterrupt  # never swallow a Ctrl-C (e.g. one during a DivergenceError)
+        return False
+
+
+def validation_set(X, Y, y, validation_data, settings, check_targets):
+    """(X_train, Y_train, (X_val, y_val) or None, rows) from validation_data or the settings'
+    validation_fraction; rows[i] is the row of X that training row i came from (None: all).
+    check_targets(y_val, dtype, n_targets): the estimator's check of validation targets."""
+    if validation_data is not None:
+        try:
+            X_val, y_val = validation_data
+        except (TypeError, ValueError):
+            raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+        X_val = check_array(X_val, X.dtype, name="validation_data X_val", n_features=X.shape[1])
+        y_val = np.asarray(y_val)
+        if y_val.ndim == 0 or len(y_val) != X_val.shape[0]:
+            raise ValueError(f"validation_data: X_val and y_val have different numbers of "
+                             f"samples: {X_val.shape[0]} and "
+                             f"{len(y_val) if y_val.ndim else 'a scalar'}")
+        check_targets(y_val, X.dtype, Y.shape[1])
+        return X, Y, (X_val, y_val), None
+    if settings.validation_fraction > 0:
+        return split_validation(X, Y, y, settings.validation_fraction, settings.random_state)
+    return X, Y, None, None
+
+
+def split_validation(X, Y, y, fraction, random_state):
+    """(X_train, Y_train, (X_val, y_val), rows) holding out round(fraction * n) random rows;
+    rows[i] is the row of X that training row i came from."""
+    n_val = int(round(fraction * X.shape[0]))
+    if n_val < 1 or n_val >= X.shape[0]:
+        raise ValueError(f"validation_fraction={fraction} leaves {n_val} validation samples of "
+                         f"{X.shape[0]}; need at least 1 for each side")
+    perm = check_random_state(random_state).permutation(X.shape[0])
+    val, tr = perm[:n_val], np.sort(perm[n_val:])
+    return (np.ascontiguousarray(X[tr]), np.ascontiguousarray(Y[tr]),
+            (X[val], np.asarray(y)[val]), tr)
+
+
+def train(model, X, Y, epochs, settings, validation=None, epoch_callback=None, rows=None,
+          stacklevel=3):
+    """Run ``epochs`` epochs over (X, Y) with validation/early stopping; returns the model.
+
+    X, Y: checked C-contiguous arrays of the parameters' dtype. validation: (X_val, y_val) to
+    score after every epoch, or None. rows: the user's row of each training row (a validation
+    split trains on a subset), so a DivergenceError names a row of the X given to fit.
+
+    Ctrl-C: the model keeps the weights of the last completed chunk of ``chunk_size``
+    samples, with n_iter_ (completed epochs), t_ (samples trained) and the per-epoch curves
+    consistent with them, and the KeyboardInterrupt is re-raised.
+    """
+    s = settings
+    total = max(s.epochs, epochs)
+    if learning_rate_at(s.lr_schedule, s.learning_rate, model.n_iter_, total, s.lr_decay,
+                        s.lr_step) == 0:
+        warnings.warn(f"the learning rate is 0 from epoch {model.n_iter_ + 1} on "
+                      f"(lr_schedule={s.lr_schedule!r} ended after epochs={s.epochs}): "
+                      f"this training does not change the weights; call fit to start "
+                      f"over, or raise epochs", UserWarning, stacklevel=stacklevel)
+    with DeferredInterrupt() as interrupt:
+        return _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt)
+
+
+def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
+    backend = get_backend(s.backend)
+    params, layout, dtype = model.params_, model.layout_, s.dtype
+    n = X.shape[0]
+    B = s.batch(n)
+    chunk = max(B, (s.chunk_size // B) * B)  # batches never straddle chunks
+    total = max(s.epochs, epochs)
+    n_acts = activation_size(layout)
+    grads = np.zeros_like(params)
+    acts = np.zeros(n_acts, dtype=dtype)
+    dacts = np.zeros(n_acts, dtype=dtype)
+    alpha, clip_value, clip_norm = dtype.type(s.alpha), dtype.type(s.clip_value), \
+        dtype.type(s.clip_norm)
+    coefs, _ = coef_views(params, layout)
+    best_score, best_params, stall = -np.inf, None, 0
+    chunk_start = np.empty_like(params)
+    for _ in range(epochs):
+        tic = time.perf_counter()
+        order = (model._rng.permutation(n) if s.shuffle else np.arange(n)).astype(np.int64)
+        snapshot = params.copy()
+        t_epoch = model.t_
+        bar = ProgressBar(n, f"epoch {model.n_iter_ + 1}") if s.verbose else None
+        loss_sum, n_correct = 0.0, 0
+        lr = s.learning_rate
+        for start in range(0, n, chunk):
+            idx = order[start:start + chunk]
+            # progress counts every epoch since the last fresh start, so schedules go on
+            # decaying across partial_fit calls; linear reaches zero after settings.epochs
+            lr = learning_rate_at(s.lr_schedule, s.learning_rate, model.n_iter_ + start / n,
+                                  total, s.lr_decay, s.lr_step)
+            chunk_start[...] = params
+            t_chunk = model.t_
+            try:
+                # the one call into the backend's compiled epoch
+                ls, nc, done = backend.train_epoch(
+                    params, grads, acts, dacts, X, Y, idx, layout, s.activation_codes,
+                    s.loss_code, dtype.type(lr), alpha, clip_value, clip_norm, B)
+                if done < idx.shape[0]:
+                    _diverged(model, s, snapshot, t_epoch, start + done, int(idx[done]), lr,
+                              rows)
+                loss_sum += float(ls)
+                n_correct += int(nc)
+                model.t_ += idx.shape[0]
+            except KeyboardInterrupt as exc:
+                # raised inside this chunk (before or right after the kernel ran): undo it
+                params[...] = chunk_start
+                model.t_ = t_chunk
+                raise with_note(exc, _interrupt_note(model, start, n)) from None
+            if bar:
+                bar.update(start + idx.shape[0])
+            if start + chunk < n:
+                interrupt.check(_interrupt_note(model, start + chunk, n))
+        if bar:
+            bar.close()
+        last = (n - 1, int(order[-1]))
+        if not np.isfinite(params).all():
+            _diverged(model, s, snapshot, t_epoch, *last, lr, rows)
+        penalty = 0.0
+        if s.alpha > 0:
+            with np.errstate(over="ignore", invalid="ignore"):
+                penalty = 0.5 * float(s.alpha) * sum(
+                    float(np.sum(W.astype(np.float64) ** 2)) for W in coefs)
+        epoch_loss = loss_sum / n + penalty
+        if not np.isfinite(epoch_loss):
+            # finite weights so large that the penalty overflows: diverged as well
+            _diverged(model, s, snapshot, t_epoch, *last, lr, rows)
+        if validation is not None:
+            # scored before any state changes; outputs overflowing on held-out rows mean
+            # the weights blew up (the rows come from the same data), not bad input
+            try:
+                val_score = float(model.score(*validation))
+            except OutputOverflow:
+                _diverged(model, s, snapshot, t_epoch, *last, lr, rows)
+        model.n_iter_ += 1
+        model.loss_curve_.append(epoch_loss)
+        model.accuracy_curve_.append(n_correct / n)
+        info = dict(epoch=model.n_iter_, loss=model.loss_curve_[-1],
+                    train_accuracy=n_correct / n, seconds=time.perf_counter() - tic)
+        if validation is not None:
+            model.validation_scores_.append(val_score)
+            info["validation_score"] = model.validation_scores_[-1]
+        if epoch_callback is not None:
+            epoch_callback(model, info)
+        interrupt.check(_interrupt_note(model, n, n))
+        if s.n_iter_no_change is not None:
+            score = (model.validation_scores_[-1] if validation is not None
+                     else -model.loss_curve_[-1])
+            if score > best_score + s.tol:
+                best_score, best_params, stall = score, params.copy(), 0
+            else:
+                stall += 1
+                if stall >= s.n_iter_no_change:
+                    if validation is not None and best_params is not None:
+                        params[...] = best_params  # keep the best validated weights
+                    break
+    return model
+
+
+def _interrupt_note(model, done, n):
+    where = (f"after epoch {model.n_iter_}" if done == n else
+             f"after {done} of {n} samples of epoch {model.n_iter_ + 1}")
+    return (f"fastmlp: training stopped by KeyboardInterrupt {where}. The model keeps the "
+            f"weights of the last completed chunk (n_iter_={model.n_iter_}, t_={model.t_}) "
+            f"and can predict, be saved, or continue with partial_fit.")
+
+
+def _diverged(model, s, snapshot, t_epoch, position, row, lr, rows=None):
+    """Roll the model back to the epoch's start and raise DivergenceError."""
+    # rows: the user's row number of each training row (a validation split trains on a
+    # subset), so the message and DivergenceError.sample name a row of the X passed to fit
+    if rows is not None:
+        row = int(rows[row])
+    model.params_[...] = snapshot
+    model.t_ = t_epoch
+    epoch = model.n_iter_ + 1
+    # lr * alpha >= 2 makes the decay itself overshoot: then the penalty is the suspect
+    penalty_hint = ("an L2 penalty (alpha=...)" if s.alpha == 0 else
+                    f"a smaller L2 penalty (alpha was {s.alpha:g})")
+    raise DivergenceError(
+        f"Training diverged in epoch {epoch} at sample {position} of the epoch (row {row} "
+        f"of X): the loss, the weights or the network's outputs became NaN or infinite. "
+        f"The model keeps the weights it had at the start of epoch {epoch}. Remedies: a "
+        f"lower learning_rate (it was {lr:g}), gradient clipping (clip_value=... or "
+        f"clip_norm=...), "
+        f"{penalty_hint}, or inputs scaled to about [0, 1].", epoch=epoch, sample=row)
