@@ -12,9 +12,11 @@ Contestants (each optional but fastmlp; skipped with a note when not installed):
   decay per epoch, trained one ``partial_fit`` epoch at a time (the same training as ``fit`` /
   ``fastmlp train`` with as many epochs, see ``check_fastmlp_epochs``);
 - PyTorch: mini-batch Adam and SGD with momentum 0.9 (``nn.Sequential``, ``CrossEntropyLoss``,
-  a shuffled index per epoch, the last shorter batch included);
+  a shuffled index per epoch, the last shorter batch included), constant learning rate or an
+  exponential decay per epoch (``ExponentialLR``) like fastmlp's;
 - JAX: mini-batch Adam, one epoch = one ``jit``-compiled ``lax.scan`` over the batches, data on
-  the device once, batches gathered in the scan (the last shorter batch dropped);
+  the device once, batches gathered in the scan (the last shorter batch dropped), constant
+  learning rate or an exponential decay per epoch;
 - scikit-learn: ``MLPClassifier`` defaults (adam, batch 200, 100 hidden units, alpha 1e-4) and a
   wider variant, one ``partial_fit`` epoch at a time.
 
@@ -152,6 +154,9 @@ class TorchTrainer:
         else:
             self.opt = torch.optim.SGD(self.model.parameters(), lr=cfg["lr"],
                                        momentum=cfg.get("momentum", 0.9))
+        # optional exponential learning-rate decay per epoch, as fastmlp's schedule
+        self.sched = (torch.optim.lr_scheduler.ExponentialLR(self.opt, gamma=cfg["decay"])
+                      if cfg.get("decay") else None)
         self.loss = nn.CrossEntropyLoss()
         self.X = torch.from_numpy(data["X"])
         self.y = torch.from_numpy(data["y"].astype(np.int64))
@@ -178,6 +183,8 @@ class TorchTrainer:
             self.opt.zero_grad()
             self.loss(self.model(self.X[idx]), self.y[idx]).backward()
             self.opt.step()
+        if self.sched is not None:
+            self.sched.step()
 
     def weights(self):
         lins = [m for m in self.model if hasattr(m, "weight")]
@@ -201,7 +208,8 @@ class JaxAdamTrainer:
         self.B = cfg["batch"]
         self.nb = data["X"].shape[0] // self.B  # the last shorter batch is dropped
         self.rng = np.random.default_rng(seed)
-        lr, b1, b2, eps = cfg["lr"], 0.9, 0.999, 1e-8
+        self.lr0, self.decay, self.epochs_done = cfg["lr"], cfg.get("decay") or 1.0, 0
+        b1, b2, eps = 0.9, 0.999, 1e-8
 
         def loss(p, x, t):
             a = x
@@ -213,7 +221,7 @@ class JaxAdamTrainer:
 
         grad = jax.grad(loss)
 
-        def epoch(state, X, y, batches):
+        def epoch(state, X, y, batches, lr):
             def step(state, rows):
                 p, m, v, t = state
                 g = grad(p, X[rows], y[rows])
@@ -239,11 +247,15 @@ class JaxAdamTrainer:
         # ahead-of-time compile for the real shapes: the compile time alone
         tic = time.perf_counter()
         batches = self.jnp.zeros((self.nb, self.B), self.jnp.int32)
-        self.compiled = self._epoch.lower(self.state, self.X, self.y, batches).compile()
+        lr = self.jnp.asarray(self.lr0, self.jnp.float32)
+        self.compiled = self._epoch.lower(self.state, self.X, self.y, batches, lr).compile()
         return time.perf_counter() - tic
 
     def epoch(self):
-        self.state = self.compiled(self.state, self.X, self.y, self._batches())
+        # optional exponential learning-rate decay per epoch (a traced scalar: no recompile)
+        lr = self.jnp.asarray(self.lr0 * self.decay ** self.epochs_done, self.jnp.float32)
+        self.state = self.compiled(self.state, self.X, self.y, self._batches(), lr)
+        self.epochs_done += 1
         self.jax.block_until_ready(self.state)
 
     def weights(self):
@@ -270,18 +282,21 @@ CONTESTANTS = {
         label="PyTorch mini-batch Adam", trainer=TorchTrainer, needs="torch",
         configs=[dict(opt="adam", hidden=(256, 128), lr=1e-3, batch=64),
                  dict(opt="adam", hidden=(256, 128), lr=2e-3, batch=128),
-                 dict(opt="adam", hidden=(512, 256), lr=1e-3, batch=128)]),
+                 dict(opt="adam", hidden=(512, 256), lr=1e-3, batch=128),
+                 dict(opt="adam", hidden=(256, 128), lr=2e-3, batch=128, decay=0.7)]),
     "torch-sgdm": dict(
         label="PyTorch mini-batch SGD, momentum 0.9", trainer=TorchTrainer, needs="torch",
         configs=[dict(opt="sgd", hidden=(256, 128), lr=0.05, batch=64, momentum=0.9),
                  dict(opt="sgd", hidden=(256, 128), lr=0.1, batch=128, momentum=0.9),
-                 dict(opt="sgd", hidden=(256, 128), lr=0.02, batch=32, momentum=0.9)]),
+                 dict(opt="sgd", hidden=(256, 128), lr=0.02, batch=32, momentum=0.9),
+                 dict(opt="sgd", hidden=(256, 128), lr=0.1, batch=128, momentum=0.9, decay=0.7)]),
     "jax-adam": dict(
         label="JAX mini-batch Adam (jit of lax.scan per epoch)", trainer=JaxAdamTrainer,
         needs="jax",
         configs=[dict(hidden=(256, 128), lr=1e-3, batch=64),
                  dict(hidden=(256, 128), lr=2e-3, batch=128),
-                 dict(hidden=(512, 256), lr=1e-3, batch=128)]),
+                 dict(hidden=(512, 256), lr=1e-3, batch=128),
+                 dict(hidden=(256, 128), lr=2e-3, batch=128, decay=0.7)]),
     "sklearn": dict(
         label="scikit-learn MLPClassifier (adam, batch 200)", trainer=SklearnTrainer,
         needs="sklearn",
@@ -351,8 +366,8 @@ def median_or_none(values):
     return None if m == float("inf") else m
 
 
-def summarise(runs):
-    out = dict(seeds=[r["seed"] for r in runs],
+def summarise(runs, first_warmup):
+    out = dict(seeds=[r["seed"] for r in runs], warmup_first_s=first_warmup,
                warmup_s=statistics.median(r["warmup_s"] for r in runs))
     for tg in TARGETS:
         out[f"time_to_{tg}"] = median_or_none([r[f"time_to_{tg}"] for r in runs])
@@ -453,7 +468,7 @@ def main(argv=None):
         runs = [best] + [train_run(spec, best["config"], s, data, args, log)
                          for s in range(1, args.seeds)]
         entry.update(search=search, best_config=best["config"], best_runs=runs,
-                     summary=summarise(runs))
+                     summary=summarise(runs, search[0]["warmup_s"]))
         if name == "fastmlp":
             # after the runs, so the first run's warm-up is the process's first compile/load
             ok = check_fastmlp_epochs(data)
