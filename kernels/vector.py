@@ -195,3 +195,61 @@ def _vdot(typingctx, W, i, dz):
     if not _check(W, dz):
         return None
     return W.dtype(W, i, dz), _dot_codegen(False)
+
+
+@intrinsic
+def _vnonzero_blocks(typingctx, idx, inp):
+    # idx[:nnz] <- the i < len(inp) // lanes * lanes with inp[i] != 0 (NaN included), in order;
+    # returns nnz. Per vector: compare all lanes with 0, compress the matching lane numbers into
+    # the low lanes of a register (llvm.experimental.vector.compress: AVX-512's vpcompress; a
+    # generic CPU gets scalar code) and store the whole register at idx[nnz], then advance nnz
+    # by the number of matches. The store writes up to idx[nnz + lanes - 1] <= idx[i + lanes - 1]
+    # for the block starting at i: never past len(inp) // lanes * lanes. Branch-free.
+    # The last len(inp) % lanes entries are the caller's.
+    if not (isinstance(idx, types.Array) and idx.ndim == 1 and idx.dtype == types.int64
+            and isinstance(inp, types.Array) and inp.ndim == 1
+            and isinstance(inp.dtype, types.Float)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        inpty = sig.args[1]
+        elem = context.get_data_type(inpty.dtype)
+        n_l = _lanes_of(inpty.dtype)
+        vty = ir.VectorType(elem, n_l)
+        i64 = ir.IntType(64)
+        # lane numbers as i32 when 16 lanes (one 512-bit register), as i64 when 8
+        lane_t = ir.IntType(32) if n_l == 16 else i64
+        lvty = ir.VectorType(lane_t, n_l)
+        ivty = ir.VectorType(i64, n_l)
+        mty = ir.VectorType(ir.IntType(1), n_l)
+        src = context.make_array(inpty)(context, builder, args[1])
+        n = cgutils.unpack_tuple(builder, src.shape, 1)[0]
+        dst = _data(context, builder, sig.args[0], args[0])
+        compress = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(lvty, [lvty, mty, lvty]),
+            f"llvm.experimental.vector.compress.v{n_l}i{lane_t.width}")
+        ctpop = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.IntType(n_l), [ir.IntType(n_l)]),
+            f"llvm.ctpop.i{n_l}")
+        count = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
+        lane_ids = ir.Constant(lvty, list(range(n_l)))
+        undef = ir.Constant(lvty, ir.Undefined)
+        zero = ir.Constant(vty, [0.0] * n_l)
+        nv = builder.udiv(n, ir.Constant(n.type, n_l))
+        with cgutils.for_range(builder, nv) as loop:
+            off = builder.mul(loop.index, ir.Constant(loop.index.type, n_l))
+            v = _vload(builder, _vec_ptr(builder, src.data, off, vty), vty)
+            mask = builder.fcmp_unordered("!=", v, zero)  # NaN != 0: never skipped
+            ids = builder.add(_splat(builder, builder.trunc(off, lane_t) if lane_t != i64 else off,
+                                     lvty), lane_ids)
+            packed = builder.call(compress, [ids, mask, undef])
+            if lane_t != i64:
+                packed = builder.zext(packed, ivty)
+            c = builder.load(count)
+            builder.store(packed, builder.bitcast(builder.gep(dst, [c]), ivty.as_pointer()),
+                          align=8)
+            bits = builder.bitcast(mask, ir.IntType(n_l))
+            builder.store(builder.add(c, builder.zext(builder.call(ctpop, [bits]), i64)), count)
+        return builder.load(count)
+
+    return types.int64(idx, inp), codegen
