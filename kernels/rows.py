@@ -13,7 +13,7 @@ Arithmetic: IEEE, in the order written, except the dot products (``_row_dot``,
 """
 
 from .config import jit, jit_reassoc
-from .vector import _vaxpy, _vaxpy4, _vdot, _vdot_update, _vnonzero_blocks, _vupdate
+from .vector import _vaxpy, _vaxpy4, _vdot, _vdot_update, _vnonzero2_blocks, _vnonzero_blocks, _vupdate
 from .workspace import lanes
 
 
@@ -28,6 +28,17 @@ def _nonzero_rows(idx, inp):
     for i in range(inp.shape[0] // lanes(inp) * lanes(inp), inp.shape[0]):
         idx[nnz] = i
         nnz += inp[i] != 0
+    return nnz
+
+
+@jit
+def _nonzero_union(idx, a, b):
+    # idx: (>= n,) int64 scratch  a, b: (n,); returns nnz, idx[:nnz] = i with a[i] != 0 or
+    # b[i] != 0, in order (NaN counts as non-zero)
+    nnz = _vnonzero2_blocks(idx, a, b)
+    for i in range(a.shape[0] // lanes(a) * lanes(a), a.shape[0]):
+        idx[nnz] = i
+        nnz += (a[i] != 0) | (b[i] != 0)
     return nnz
 
 

@@ -197,20 +197,7 @@ def _vdot(typingctx, W, i, dz):
     return W.dtype(W, i, dz), _dot_codegen(False)
 
 
-@intrinsic
-def _vnonzero_blocks(typingctx, idx, inp):
-    # idx[:nnz] <- the i < len(inp) // lanes * lanes with inp[i] != 0 (NaN included), in order;
-    # returns nnz. Per vector: compare all lanes with 0, compress the matching lane numbers into
-    # the low lanes of a register (llvm.experimental.vector.compress: AVX-512's vpcompress; a
-    # generic CPU gets scalar code) and store the whole register at idx[nnz], then advance nnz
-    # by the number of matches. The store writes up to idx[nnz + lanes - 1] <= idx[i + lanes - 1]
-    # for the block starting at i: never past len(inp) // lanes * lanes. Branch-free.
-    # The last len(inp) % lanes entries are the caller's.
-    if not (isinstance(idx, types.Array) and idx.ndim == 1 and idx.dtype == types.int64
-            and isinstance(inp, types.Array) and inp.ndim == 1
-            and isinstance(inp.dtype, types.Float)):
-        return None
-
+def _nonzero_codegen(two):
     def codegen(context, builder, sig, args):
         inpty = sig.args[1]
         elem = context.get_data_type(inpty.dtype)
@@ -223,6 +210,7 @@ def _vnonzero_blocks(typingctx, idx, inp):
         ivty = ir.VectorType(i64, n_l)
         mty = ir.VectorType(ir.IntType(1), n_l)
         src = context.make_array(inpty)(context, builder, args[1])
+        src2 = _data(context, builder, sig.args[2], args[2]) if two else None
         n = cgutils.unpack_tuple(builder, src.shape, 1)[0]
         dst = _data(context, builder, sig.args[0], args[0])
         compress = cgutils.get_or_insert_function(
@@ -240,6 +228,9 @@ def _vnonzero_blocks(typingctx, idx, inp):
             off = builder.mul(loop.index, ir.Constant(loop.index.type, n_l))
             v = _vload(builder, _vec_ptr(builder, src.data, off, vty), vty)
             mask = builder.fcmp_unordered("!=", v, zero)  # NaN != 0: never skipped
+            if two:
+                v2 = _vload(builder, _vec_ptr(builder, src2, off, vty), vty)
+                mask = builder.or_(mask, builder.fcmp_unordered("!=", v2, zero))
             ids = builder.add(_splat(builder, builder.trunc(off, lane_t) if lane_t != i64 else off,
                                      lvty), lane_ids)
             packed = builder.call(compress, [ids, mask, undef])
@@ -251,5 +242,153 @@ def _vnonzero_blocks(typingctx, idx, inp):
             bits = builder.bitcast(mask, ir.IntType(n_l))
             builder.store(builder.add(c, builder.zext(builder.call(ctpop, [bits]), i64)), count)
         return builder.load(count)
+    return codegen
 
-    return types.int64(idx, inp), codegen
+
+def _nonzero_args_ok(idx, *inputs):
+    return (isinstance(idx, types.Array) and idx.ndim == 1 and idx.dtype == types.int64 and
+            all(isinstance(a, types.Array) and a.ndim == 1 and isinstance(a.dtype, types.Float)
+                and a.dtype == inputs[0].dtype for a in inputs))
+
+
+@intrinsic
+def _vnonzero_blocks(typingctx, idx, inp):
+    # idx[:nnz] <- the i < len(inp) // lanes * lanes with inp[i] != 0 (NaN included), in order;
+    # returns nnz. Per vector: compare all lanes with 0, compress the matching lane numbers into
+    # the low lanes of a register (llvm.experimental.vector.compress: AVX-512's vpcompress; a
+    # generic CPU gets scalar code) and store the whole register at idx[nnz], then advance nnz
+    # by the number of matches. The store writes up to idx[nnz + lanes - 1] <= idx[i + lanes - 1]
+    # for the block starting at i: never past len(inp) // lanes * lanes. Branch-free.
+    # The last len(inp) % lanes entries are the caller's.
+    if not _nonzero_args_ok(idx, inp):
+        return None
+    return types.int64(idx, inp), _nonzero_codegen(False)
+
+
+@intrinsic
+def _vnonzero2_blocks(typingctx, idx, a, b):
+    # as _vnonzero_blocks, for the i with a[i] != 0 or b[i] != 0 (b at least as long as a)
+    if not _nonzero_args_ok(idx, a, b):
+        return None
+    return types.int64(idx, a, b), _nonzero_codegen(True)
+
+
+BLOCK = 8  # vectors of out kept in registers while the rows stream past (8 x 64 B)
+
+
+def _forward_codegen(union):
+    # register-blocked forward: for each block of up to BLOCK vectors of out, the block's
+    # partial sums stay in registers while every listed row adds its share; one switch case per
+    # block width (1..BLOCK) so each case has a fixed number of accumulators.
+    # union=False: rows idx[:n] all active: acc += x_i * W[i]
+    # union=True: rows idx[:n] are the union of prev's and x's non-zero entries, in order; a row
+    # with prev[i] != 0 is first updated, W[i] -= (lr * prev[i]) * dz (masked store: a row that
+    # is not pending is not written), then, if x[i] != 0, acc += x[i] * W[i] (the new row).
+    def codegen(context, builder, sig, args):
+        if union:
+            out_a, x_a, prev_a, idx_a, n, W_a, dz_a, lr = args
+            out_t, x_t, prev_t, idx_t, _, W_t, dz_t, _ = sig.args
+        else:
+            out_a, x_a, idx_a, n, W_a = args
+            out_t, x_t, idx_t, _, W_t = sig.args
+        elem = context.get_data_type(W_t.dtype)
+        n_l = _lanes_of(W_t.dtype)
+        vty = ir.VectorType(elem, n_l)
+        mty = ir.VectorType(ir.IntType(1), n_l)
+        i64 = ir.IntType(64)
+        out = _data(context, builder, out_t, out_a)
+        x = _data(context, builder, x_t, x_a)
+        idx = _data(context, builder, idx_t, idx_a)
+        W = context.make_array(W_t)(context, builder, W_a)
+        stride0 = cgutils.unpack_tuple(builder, W.strides, 2)[0]
+        ncols = cgutils.unpack_tuple(builder, W.shape, 2)[1]
+        nv = builder.udiv(ncols, ir.Constant(i64, n_l))
+        wbytes = builder.bitcast(W.data, ir.IntType(8).as_pointer())
+        zero = ir.Constant(elem, 0.0)
+        if union:
+            prev = _data(context, builder, prev_t, prev_a)
+            dz = _data(context, builder, dz_t, dz_a)
+            mstore = cgutils.get_or_insert_function(
+                builder.module,
+                ir.FunctionType(ir.VoidType(), [vty, vty.as_pointer(), ir.IntType(32), mty]),
+                f"llvm.masked.store.v{n_l}{'f32' if n_l == 16 else 'f64'}.p0")
+        accs = [cgutils.alloca_once(builder, vty) for _ in range(BLOCK)]
+        # the row's nv vectors in nblk = ceil(nv / BLOCK) blocks of balanced widths (13 -> 7 + 6,
+        # 25 -> 7 + 6 + 6 + 6): no block is left with one lone accumulator whose adds, one per
+        # row, would wait on each other
+        nblk = builder.udiv(builder.add(nv, ir.Constant(i64, BLOCK - 1)), ir.Constant(i64, BLOCK))
+        nblk = builder.select(builder.icmp_unsigned("==", nblk, ir.Constant(i64, 0)),
+                              ir.Constant(i64, 1), nblk)
+        base_w = builder.udiv(nv, nblk)
+        extra = builder.urem(nv, nblk)
+        with cgutils.for_range(builder, builder.select(
+                builder.icmp_unsigned("==", nv, ir.Constant(i64, 0)), nv, nblk)) as blk:
+            b_i = blk.index
+            wider = builder.icmp_unsigned("<", b_i, extra)
+            nb = builder.add(base_w, builder.zext(wider, i64))
+            v0 = builder.add(builder.mul(b_i, base_w),
+                             builder.select(wider, b_i, extra))
+            after = builder.append_basic_block("fwd.after")
+            sw = builder.switch(nb, after)
+            for k in range(1, BLOCK + 1):
+                case = builder.append_basic_block(f"fwd.nb{k}")
+                sw.add_case(ir.Constant(i64, k), case)
+                builder.position_at_end(case)
+                offs = [builder.mul(builder.add(v0, ir.Constant(i64, j)), ir.Constant(i64, n_l))
+                        for j in range(k)]
+                for j in range(k):
+                    builder.store(_vload(builder, _vec_ptr(builder, out, offs[j], vty), vty),
+                                  accs[j])
+                if union:
+                    dzs = [_vload(builder, _vec_ptr(builder, dz, offs[j], vty), vty)
+                           for j in range(k)]
+                with cgutils.for_range(builder, n) as r:
+                    i = builder.load(builder.gep(idx, [r.index]))
+                    xi = builder.load(builder.gep(x, [i]))
+                    xv = _splat(builder, xi, vty)
+                    rowp = builder.bitcast(builder.gep(wbytes, [builder.mul(i, stride0)]),
+                                           elem.as_pointer())
+                    if union:
+                        p = builder.load(builder.gep(prev, [i]))
+                        pend = _splat(builder, builder.fcmp_unordered("!=", p, zero), mty)
+                        act = _splat(builder, builder.fcmp_unordered("!=", xi, zero), mty)
+                        sv = _splat(builder, builder.fmul(lr, p), vty)
+                    for j in range(k):
+                        wp = _vec_ptr(builder, rowp, offs[j], vty)
+                        w = _vload(builder, wp, vty)
+                        if union:
+                            wn = builder.fsub(w, builder.fmul(sv, dzs[j]))
+                            builder.call(mstore, [wn, wp, ir.Constant(ir.IntType(32),
+                                                                      _align(vty)), pend])
+                            w = builder.select(pend, wn, w)
+                        a = builder.load(accs[j])
+                        a2 = builder.fadd(a, builder.fmul(xv, w))
+                        builder.store(builder.select(act, a2, a) if union else a2, accs[j])
+                for j in range(k):
+                    _vstore(builder, builder.load(accs[j]), _vec_ptr(builder, out, offs[j], vty),
+                            vty)
+                builder.branch(after)
+            builder.position_at_end(after)
+        return context.get_dummy_value()
+    return codegen
+
+
+@intrinsic
+def _vforward_rows(typingctx, out, x, idx, n, W):
+    # out[j] += x[i] * W[i, j] for the rows i = idx[0], ..., idx[n - 1], in that order, for
+    # every j < stride: the same additions in the same order as row after row, with out's
+    # partial sums held in registers across all the rows (loaded and stored once)
+    if not _check(W, out, x):
+        return None
+    return types.none(out, x, idx, n, W), _forward_codegen(False)
+
+
+@intrinsic
+def _vforward_union(typingctx, out, x, prev, idx, n, W, dz, lr):
+    # for the rows i = idx[0], ..., idx[n - 1] (in order: the union of prev's and x's non-zero
+    # entries): W[i] -= (lr * prev[i]) * dz where prev[i] != 0 (the previous sample's deferred
+    # layer-0 step), then out += x[i] * W[i] where x[i] != 0. Out's partial sums stay in
+    # registers; every number equals applying all the steps first, then the forward.
+    if not _check(W, out, x, prev, dz):
+        return None
+    return types.none(out, x, prev, idx, n, W, dz, lr), _forward_codegen(True)
