@@ -129,6 +129,8 @@ def tta_table(rep):
            f"{p['cap_epochs']} epochs; test accuracy after every epoch.", "",
            f"| contestant | best configuration | 97% | 98% | best within {p['within_s']:g} s | s/epoch | warm-up s: first run (median of the best's runs) |",
            "|---|---|---|---|---|---|---|"]
+    if rep.get("note"):
+        out.insert(1, f"Note: {rep['note']}")
     recipe = None
     for name, e in rep["time_to_accuracy"].items():
         if "skipped" in e:

@@ -416,6 +416,8 @@ def main(argv=None):
                          "with other work it does not count their time) or wall time; both are "
                          "recorded")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "time_to_accuracy.json"))
+    ap.add_argument("--note", default=None,
+                    help="free text stored with the result (e.g. which kernels were measured)")
     args = ap.parse_args(argv)
     args.seeds = args.seeds or (1 if args.quick else 3)
     args.cap_seconds = args.cap_seconds or (8.0 if args.quick else 30.0)
@@ -449,6 +451,8 @@ def main(argv=None):
                                 data="MNIST: 60,000 train, 10,000 test, float32 in [0, 1]",
                                 evaluation="test accuracy after every epoch, not timed"),
                   time_to_accuracy={})
+    if args.note:
+        report["note"] = args.note
     log(f"machine: {m['cpu']} (LLVM: {m['llvm_cpu']}), affinity {m.get('affinity')}")
     for name in names:
         spec = CONTESTANTS[name]
