@@ -345,7 +345,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     m = machine()
     print(f"machine: {m['cpu']} (LLVM: {m['llvm_cpu']}), affinity {m.get('affinity')}", flush=True)
-    res = dict(command="python bench/bandwidth.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    res = dict(command=" ".join(["python bench/bandwidth.py"] +
+                                list(argv if argv is not None else sys.argv[1:])),
                machine=m, bound=run(args.quick, args.repeats, lambda s: print(s, flush=True)))
     if args.out:
         with open(args.out, "w") as f:

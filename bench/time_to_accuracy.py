@@ -441,8 +441,8 @@ def main(argv=None):
         except (ImportError, AttributeError):
             versions[mod] = None
     m["versions"] = versions
-    report = dict(command="python bench/time_to_accuracy.py " + " ".join(
-                      argv if argv is not None else sys.argv[1:]),
+    report = dict(command=" ".join(["python bench/time_to_accuracy.py"] + list(
+                      argv if argv is not None else sys.argv[1:])),
                   date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                   machine=m,
                   protocol=dict(targets=TARGETS, within_s=args.within, seeds=args.seeds,
