@@ -212,21 +212,34 @@ def _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, los
                       clip_value):
     # train_epoch at batch size 1 without clip_norm: copy the weights into the padded work
     # buffer, run the epoch there, copy them (and the last sample's acts/dacts) back
-    playout, n_work, n_acts = _padded_layout(layout, params)
-    work = _aligned_zeros(n_work, params)
-    acts_p = _aligned_zeros(n_acts, params)
-    dacts_p = _aligned_zeros(n_acts, params)
-    _copy_in(work, playout, params, layout)
-    L = layout.shape[0]
-    ioff = np.zeros(L + 1, np.int64)
-    for l in range(L):
-        ioff[l + 1] = ioff[l] + layout[l, 0]
-    idx = np.empty(ioff[L], np.int64)
-    nnz = np.zeros(L, np.int64)
-    pidx = np.empty(layout[0, 0], np.int64)
-    result = _epoch_per_sample(work, playout, acts_p, dacts_p, idx, ioff, nnz, pidx, X, Y, order,
-                               activations, loss, lr, alpha, clip_value)
+    work, playout, acts_p, dacts_p = _new_work(params, layout)
+    result = _train_work(work, playout, acts_p, dacts_p, X, Y, order, activations, loss, lr,
+                         alpha, clip_value)
     _copy_out(params, layout, work, playout)
     _copy_slots_out(acts, layout, acts_p, playout)
     _copy_slots_out(dacts, layout, dacts_p, playout)
     return result
+
+
+@jit
+def _new_work(params, layout):
+    # (work, playout, acts, dacts): params copied into a new padded work buffer (workspace.py)
+    playout, n_work, n_acts = _padded_layout(layout, params)
+    work = _aligned_zeros(n_work, params)
+    _copy_in(work, playout, params, layout)
+    return work, playout, _aligned_zeros(n_acts, params), _aligned_zeros(n_acts, params)
+
+
+@jit
+def _train_work(work, playout, acts, dacts, X, Y, order, activations, loss, lr, alpha,
+                clip_value):
+    # _epoch_per_sample with its scratch allocated (once per call)
+    L = playout.shape[0]
+    ioff = np.zeros(L + 1, np.int64)
+    for l in range(L):
+        ioff[l + 1] = ioff[l] + playout[l, 0]
+    idx = np.empty(ioff[L], np.int64)
+    nnz = np.zeros(L, np.int64)
+    pidx = np.empty(playout[0, 0], np.int64)
+    return _epoch_per_sample(work, playout, acts, dacts, idx, ioff, nnz, pidx, X, Y, order,
+                             activations, loss, lr, alpha, clip_value)

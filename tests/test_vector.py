@@ -1,0 +1,151 @@
+"""The vector row operations (kernels/vector.py) and the padded work buffer
+(kernels/workspace.py) on their own: each operation against NumPy on odd widths and unaligned
+rows, and the pad columns of a trained work buffer still exactly zero."""
+
+import numba
+import numpy as np
+import pytest
+
+from fastmlp.kernels import config, epochs, rows, vector, workspace
+from fastmlp.layout import coef_views, make_layout
+
+from helpers import make_problem
+
+DTYPES = [np.float64, np.float32]
+
+
+@numba.njit
+def _ops(out, W, x, idx, n, prev, uidx, un, dz, step, i):
+    vector._vaxpy4(out, W, idx[0], idx[1], idx[2], idx[3], x[idx[0]], x[idx[1]], x[idx[2]],
+                   x[idx[3]])
+    vector._vaxpy(out, W, idx[4], x[idx[4]])
+    d = vector._vdot(W, i, dz)
+    du = vector._vdot_update(W, i, step, dz)
+    vector._vupdate(W, idx[5], step, dz)
+    return d, du
+
+
+@numba.njit
+def _forwards(out1, out2, x, idx, n, W1, prev, uidx, un, W2, dz, lr):
+    vector._vforward_rows(out1, x, idx, n, W1)
+    vector._vforward_union(out2, x, prev, uidx, un, W2, dz, lr)
+
+
+def _unaligned(shape, dtype, rng):
+    # a C-contiguous array one element past an aligned start: no row starts on a 64-byte line
+    n = int(np.prod(shape))
+    raw = np.empty(n + 1, dtype)
+    a = raw[1:]
+    a[:] = rng.standard_normal(n)
+    return a.reshape(shape)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nv", [1, 2, 3, 7, 8, 9, 13, 17, 25])
+def test_vector_row_operations_equal_numpy_in_the_order_they_state(dtype, nv):
+    rng = np.random.default_rng(nv)
+    lanes = 64 // np.dtype(dtype).itemsize
+    S, fan_in = nv * lanes, 12
+    W = _unaligned((fan_in, S), dtype, rng)
+    out = _unaligned((S,), dtype, rng)
+    dz = _unaligned((S,), dtype, rng)
+    x = ((rng.random(fan_in) < 0.6) * rng.standard_normal(fan_in)).astype(dtype)
+    x[[1, 3, 5, 7, 9, 11]] = rng.standard_normal(6)  # the rows used below are non-zero
+    prev = ((rng.random(fan_in) < 0.5) * rng.standard_normal(fan_in)).astype(dtype)
+    idx = np.array([1, 3, 5, 7, 9, 11], np.int64)
+    W0, out0 = W.copy(), out.copy()
+    step = dtype(0.125)
+    d, du = _ops(out, W, x, idx, 6, prev, idx, 6, dz, step, 2)
+    expect = out0.copy()
+    for i in idx[:5]:  # one row after the other, each element in IEEE order
+        expect = expect + x[i] * W0[i]
+    assert np.array_equal(out, expect)
+    exact = float(W0[2].astype(np.float64) @ dz.astype(np.float64))
+    bound = 8 * np.finfo(dtype).eps * float(np.abs(W0[2] * dz).sum())
+    assert d == du and abs(float(d) - exact) <= bound  # reordered sum: rounding only
+    assert np.array_equal(W[2], W0[2] - step * dz)
+    assert np.array_equal(W[11], W0[11] - step * dz)
+    untouched = [r for r in range(fan_in) if r not in (2, 11)]
+    assert np.array_equal(W[untouched], W0[untouched])
+    # register-blocked forwards: identical to row after row, and the union's pending steps
+    W1, W2 = W0.copy(), W0.copy()
+    o1, o2 = out0.copy(), out0.copy()
+    act = np.flatnonzero(x).astype(np.int64)
+    union = np.flatnonzero((x != 0) | (prev != 0)).astype(np.int64)
+    lr = dtype(0.01)
+    _forwards(o1, o2, x, act, len(act), W1, prev, union, len(union), W2, dz, lr)
+    expect_W = W0.copy()
+    for i in np.flatnonzero(prev):
+        expect_W[i] = expect_W[i] - (lr * prev[i]) * dz
+    e1, e2 = out0.copy(), out0.copy()
+    for i in act:
+        e1 = e1 + x[i] * W0[i]
+        e2 = e2 + x[i] * expect_W[i]
+    assert np.array_equal(o1, e1) and np.array_equal(W1, W0)
+    assert np.array_equal(o2, e2) and np.array_equal(W2, expect_W)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 15, 16, 17, 33, 200, 784])
+def test_nonzero_rows_are_compacted_in_order_nan_kept_and_nothing_written_past_the_input(dtype, n):
+    rng = np.random.default_rng(n)
+    a = ((rng.random(n) < 0.3) * rng.standard_normal(n)).astype(dtype)
+    b = ((rng.random(n) < 0.3) * rng.standard_normal(n)).astype(dtype)
+    if n > 5:
+        a[2], a[3], b[4] = np.nan, -0.0, np.inf
+    idx = np.full(n + 3, -7, np.int64)
+    k = rows._nonzero_rows(idx, a)
+    expect = np.flatnonzero((a != 0) | np.isnan(a))
+    assert k == len(expect) and np.array_equal(idx[:k], expect)
+    assert (idx[n:] == -7).all()
+    idx[:] = -7
+    k = rows._nonzero_union(idx, a, b)
+    expect = np.flatnonzero((a != 0) | (b != 0) | np.isnan(a) | np.isnan(b))
+    assert k == len(expect) and np.array_equal(idx[:k], expect)
+    assert (idx[n:] == -7).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_work_buffer_rows_are_aligned_whole_vectors_and_copy_back_exactly(dtype):
+    layout, P, _ = make_layout((13, 200, 10, 1))
+    params = np.random.default_rng(0).standard_normal(P).astype(dtype)
+    work, playout, acts, dacts = epochs._new_work(params, layout)
+    lanes = 64 // np.dtype(dtype).itemsize
+    assert work.ctypes.data % 64 == 0 and acts.ctypes.data % 64 == 0 and dacts.ctypes.data % 64 == 0
+    assert (playout[:, workspace.P_STRIDE] % lanes == 0).all()
+    assert (playout[:, workspace.P_STRIDE] >= layout[:, 1]).all()
+    assert (playout[:, workspace.P_W_OFF] % lanes == 0).all()
+    back = np.full(P, np.nan, dtype)
+    workspace._copy_out(back, layout, work, playout)
+    assert np.array_equal(back, params)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("alpha,clip_value", [(0.0, 0.0), (1e-3, 0.0), (0.0, 0.05), (1e-3, 0.05)])
+@pytest.mark.parametrize("hidden", ["relu", "tanh", "sigmoid"])
+def test_pad_columns_stay_exactly_zero_after_training(dtype, alpha, clip_value, hidden):
+    """The pads of W and b (workspace.py) must stay 0: their gradient is dz = 0 there, and
+    weight decay and clipping of 0 give 0. A pad that drifted would leak into nothing visible
+    (pads are never copied out), so this is checked on the work buffer itself."""
+    p = make_problem((37, 21, 10, 3), hidden=hidden, dtype=dtype, n=64, sparse=True)
+    work, playout, acts, dacts = epochs._new_work(p["params"], p["layout"])
+    t = np.dtype(dtype).type
+    order = np.random.default_rng(0).integers(0, 64, 300).astype(np.int64)
+    res = epochs._train_work(work, playout, acts, dacts, p["X"], p["Y"], order, p["activations"],
+                             p["loss"], t(0.05), t(alpha), t(clip_value))
+    assert res[2] == 300
+    for l in range(len(playout)):
+        fan_in, fan_out, stride, w_off, b_off, a_off = playout[l]
+        W = work[w_off:w_off + fan_in * stride].reshape(fan_in, stride)
+        assert stride > fan_out
+        assert not W[:, fan_out:].any() and not work[b_off + fan_out:b_off + stride].any()
+        assert not np.array_equal(W[:, :fan_out], np.zeros_like(W[:, :fan_out]))
+
+
+def test_every_kernel_cache_entry_is_stamped_with_the_hash_of_all_kernel_sources():
+    """Numba checks a cached function only against its own file; the kernels inline kernels
+    from other files, so a stamp per file would let an edit to one file run stale code from
+    another. config.py stamps every kernel's entry with one hash of all kernel files."""
+    locator = epochs._train_per_sample._cache._impl.locator
+    assert type(locator).__name__.startswith("Kernels")
+    assert locator.get_source_stamp() == config.SOURCE_HASH == config._sources_hash()
