@@ -270,7 +270,7 @@ def run(quick=False, repeats=None, log=print):
     machine; the bound and fastmlp/bound are computed per round and summarised (median, min–max).
     """
     from run import LR, FastMLP, data, initial_weights, kernels
-    repeats = repeats or (5 if quick else 9)
+    repeats = repeats or (5 if quick else 15)
     target_s = 0.01 if quick else 0.03
     n_fast = 10000 if quick else 20000
     caches = cache_sizes()
@@ -340,7 +340,7 @@ def run(quick=False, repeats=None, log=print):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats, shorter timings")
-    ap.add_argument("--repeats", type=int, default=None, help="timed rounds (9; quick 5)")
+    ap.add_argument("--repeats", type=int, default=None, help="timed rounds (15; quick 5)")
     ap.add_argument("--out", default=None, help="also write the result as JSON here")
     args = ap.parse_args(argv)
     m = machine()
