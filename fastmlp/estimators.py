@@ -22,7 +22,7 @@ from .backends import get_backend
 from .errors import NotFittedError, OutputOverflow
 from .layout import activation_size, coef_views, layer_sizes
 from .params import DEFAULTS as D
-from .params import resolve
+from .params import numpydoc_parameters, resolve
 from .sklearn_compat import sklearn_tags
 from .training import train, validation_set
 from .validation import check_array
@@ -39,11 +39,12 @@ class _BaseMLP:
                  learning_rate=D["learning_rate"], lr_schedule=D["lr_schedule"],
                  lr_decay=D["lr_decay"], lr_step=D["lr_step"], epochs=D["epochs"],
                  batch_size=D["batch_size"], shuffle=D["shuffle"], alpha=D["alpha"],
-                 clip_value=D["clip_value"], clip_norm=D["clip_norm"], dtype=D["dtype"],
+                 penalty=D["penalty"], l1_ratio=D["l1_ratio"], clip_value=D["clip_value"], clip_norm=D["clip_norm"], dtype=D["dtype"],
                  random_state=D["random_state"], backend=D["backend"],
                  validation_fraction=D["validation_fraction"],
                  n_iter_no_change=D["n_iter_no_change"], tol=D["tol"],
-                 chunk_size=D["chunk_size"], verbose=D["verbose"]):
+                 chunk_size=D["chunk_size"], diagnostics=D["diagnostics"],
+                 verbose=D["verbose"]):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.output_activation = output_activation
@@ -57,6 +58,8 @@ class _BaseMLP:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.alpha = alpha
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
         self.clip_value = clip_value
         self.clip_norm = clip_norm
         self.dtype = dtype
@@ -66,6 +69,7 @@ class _BaseMLP:
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.chunk_size = chunk_size
+        self.diagnostics = diagnostics
         self.verbose = verbose
 
     # ------------------------------------------------------------------ scikit-learn protocol
@@ -205,6 +209,16 @@ class _BaseMLP:
                                  f"data or use dtype='float64'")
         return out
 
+    def data_loss(self, X, y):
+        """Mean loss per sample on (X, y), as the training loss measures it (cross-entropy or
+        half the squared error, summed over outputs), without the weight penalty."""
+        out = self._predict_raw(X).astype(np.float64)
+        Y, _ = self._targets(y, out.shape[0], np.float64, False, None)
+        if fitted.fitted_functions(self)[2] == "cross_entropy":
+            tiny = np.finfo(self.params_.dtype).tiny
+            return float(-np.sum(Y * np.log(np.maximum(out, tiny))) / out.shape[0])
+        return float(0.5 * np.sum((out - Y) ** 2) / out.shape[0])
+
     # ------------------------------------------------------------------ files
 
     def save(self, path):
@@ -317,6 +331,22 @@ class MLPRegressor(_BaseMLP):
         r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
         return float(r2.mean())
 
+
+_ATTRIBUTES = """
+Attributes
+----------
+coefs_, intercepts_ : lists of arrays
+    Weights ``(fan_in, fan_out)`` and biases per layer: views into ``params_``.
+loss_curve_, accuracy_curve_, validation_scores_ : lists of float
+    Per epoch: training loss (penalty included), training accuracy, validation score.
+diagnostics_ : dict of lists
+    With ``diagnostics=True``: per epoch and per layer ``grad_norm``, ``weight_norm``,
+    ``update_ratio`` and ``inactive`` (see fastmlp/diagnostics.py); empty otherwise.
+n_iter_, t_ : int
+    Epochs and samples trained.
+"""
+for _cls in (MLPClassifier, MLPRegressor):
+    _cls.__doc__ = f"{_cls.__doc__.rstrip()}\n\n{numpydoc_parameters()}\n{_ATTRIBUTES}"
 
 ESTIMATORS = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
 

@@ -4,7 +4,8 @@ and ``predict`` check before a kernel sees it, and what a model file holds.
 Fitted attributes (public ones end in ``_``): ``layout_`` (int64, one row per layer, see
 layout.py), ``params_`` (the flat weight buffer), ``coefs_``/``intercepts_`` (views into it),
 ``n_features_in_``, ``n_iter_`` (epochs trained), ``t_`` (samples trained), ``loss_curve_``,
-``accuracy_curve_``, ``validation_scores_``; ``classes_`` (classifier) or ``_y_ndim``
+``accuracy_curve_``, ``validation_scores_``, ``diagnostics_`` (per-epoch lists, filled with
+``diagnostics=True``); ``classes_`` (classifier) or ``_y_ndim``
 (regressor); private: ``_settings`` (the Settings of the last fit/partial_fit) and ``_rng``
 (the shuffling generator). A new fitted attribute is added here: ``initialise`` and, if it
 must survive ``save``/``load``, ``to_arrays`` and ``from_arrays``.
@@ -33,6 +34,7 @@ def initialise(model, n_in, n_out, settings):
     model.loss_curve_ = []
     model.accuracy_curve_ = []
     model.validation_scores_ = []
+    model.diagnostics_ = {}
     model._settings = settings
 
 
@@ -155,6 +157,7 @@ def from_arrays(model, data, path, settings):
     model.loss_curve_, model.accuracy_curve_, model.validation_scores_ = (
         [float(v) for v in np.asarray(data.get(key, []), np.float64).ravel()]
         for key in ("loss_curve", "accuracy_curve", "validation_scores"))
+    model.diagnostics_ = {}  # not saved: recomputed by training with diagnostics=True
     model._settings = settings
     kind = type(model).__name__
     if "classes" in data:

@@ -22,6 +22,8 @@ from .schedules import SCHEDULES
 from .validation import (DTYPES, check_choice, check_dtype, check_hidden_layer_sizes,
                          check_positive, check_seed)
 
+PENALTIES = ("l2", "l1", "elasticnet")
+
 
 # ------------------------------------------------------------------ command-line value types
 
@@ -108,6 +110,28 @@ def _dtype(value, done):
     return dtype
 
 
+def _lr_decay(value, done):
+    check_positive("lr_decay", value)
+    if done["lr_schedule"] in ("step", "exponential") and value > 1:
+        raise ValueError(f"lr_decay={value!r} would make the learning rate grow with "
+                         f"lr_schedule={done['lr_schedule']!r}; expected a factor in (0, 1]")
+    return value
+
+
+def _l1_ratio(value, done):
+    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value <= 1):
+        raise ValueError(f"l1_ratio={value!r} is not valid; expected a number in [0, 1]")
+    return value
+
+
+def _flag(name):
+    def check(value, done):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{name}={value!r} is not valid; expected True or False")
+        return bool(value)
+    return check
+
+
 def _validation_fraction(value, done):
     if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < 1):
         raise ValueError(f"validation_fraction={value!r} is not valid; expected a number in "
@@ -175,19 +199,27 @@ PARAMS = (
           "--lr", float),
     Param("lr_schedule", "constant", _choice("lr_schedule", SCHEDULES),
           "learning-rate schedule (default constant)", "--lr-schedule", choices=SCHEDULES),
-    Param("lr_decay", 0.5, _number("lr_decay"),
+    Param("lr_decay", 0.5, _lr_decay,
           "decay factor of the step/exponential/inverse_time schedules (0.5)", "--lr-decay",
           float),
     Param("lr_step", 1, _number("lr_step"), "epochs per step of the step schedule (default 1)",
           "--lr-step", float),
-    Param("epochs", 3, _number("epochs", integer=True), "epochs (default 3)", "--epochs", int),
+    Param("epochs", 3, _number("epochs", integer=True),
+          "passes over the training set (default 3)", "--epochs", int),
     Param("batch_size", 1, _batch_size, "an integer or 'full' (default 1)", "--batch-size",
           parse_batch),
     Param("shuffle", True, _unchecked, "visit the samples in a new random order every epoch "
           "(default; --no-shuffle: in the given order)", "--shuffle",
           argparse.BooleanOptionalAction),
-    Param("alpha", 0.0, _number("alpha", allow_zero=True), "L2 penalty (default 0)", "--alpha",
+    Param("alpha", 0.0, _number("alpha", allow_zero=True),
+          "strength of the weight penalty chosen by penalty (default 0: none)", "--alpha",
           float),
+    Param("penalty", "l2", _choice("penalty", PENALTIES),
+          "l2 (alpha/2 * sum W**2), l1 (alpha * sum |W|) or elasticnet (both, mixed by "
+          "l1_ratio); biases are never penalised (default l2)", "--penalty", choices=PENALTIES),
+    Param("l1_ratio", 0.15, _l1_ratio,
+          "elasticnet's share of L1: l1 = alpha * l1_ratio, l2 = alpha * (1 - l1_ratio) "
+          "(default 0.15, as scikit-learn's SGDClassifier)", "--l1-ratio", float),
     Param("clip_value", 0.0, _number("clip_value", allow_zero=True),
           "clip every gradient entry to [-C, C] (default 0: off)", "--clip-value", float),
     Param("clip_norm", 0.0, _number("clip_norm", allow_zero=True),
@@ -213,6 +245,10 @@ PARAMS = (
     Param("chunk_size", 4096, _number("chunk_size", integer=True),
           "samples per compiled call: schedules, progress and Ctrl-C act between chunks "
           "(default 4096)", "--chunk-size", int),
+    Param("diagnostics", False, _flag("diagnostics"),
+          "record per-epoch gradient norms, weight norms, update-to-weight ratios and inactive "
+          "hidden units per layer in diagnostics_ (default off: no cost)", "--diagnostics",
+          argparse.BooleanOptionalAction),
     Param("verbose", False, _unchecked, "progress bar per epoch (the command line's --quiet "
           "turns it off)"),
 )
@@ -241,6 +277,8 @@ class Settings:
     batch_size: object
     shuffle: object
     alpha: object
+    penalty: str
+    l1_ratio: object
     clip_value: object
     clip_norm: object
     dtype: np.dtype
@@ -250,6 +288,7 @@ class Settings:
     n_iter_no_change: object
     tol: object
     chunk_size: int
+    diagnostics: bool
     verbose: object
     activation_codes: np.ndarray  # one int64 code per layer: the hidden ones, then the output
     loss_code: int
@@ -257,6 +296,18 @@ class Settings:
     def batch(self, n):
         """Samples per gradient step for a training set of n samples."""
         return n if self.batch_size == "full" else min(int(self.batch_size), n)
+
+    @property
+    def l2(self):
+        """The L2 coefficient the kernels get as ``alpha`` (gradient term ``l2 * W``)."""
+        return {"l2": self.alpha, "l1": 0.0,
+                "elasticnet": self.alpha * (1 - self.l1_ratio)}[self.penalty]
+
+    @property
+    def l1(self):
+        """The L1 coefficient the kernels get as ``l1`` (gradient term ``l1 * sign(W)``)."""
+        return {"l2": 0.0, "l1": self.alpha,
+                "elasticnet": self.alpha * self.l1_ratio}[self.penalty]
 
     def same_functions(self, other):
         """True if ``other`` has the same activations and loss (codes) as these settings."""
@@ -276,3 +327,34 @@ def resolve(values, output_activation, loss):
     return Settings(**{p.name: done[p.name] for p in PARAMS},
                     activation_codes=np.array([ACTIVATIONS[a] for a in acts], np.int64),
                     loss_code=LOSSES[done["loss"]])
+
+
+# ------------------------------------------------------------------ documentation
+
+_DOC_TYPES = dict(hidden_layer_sizes="tuple of int", learning_rate="float", lr_decay="float",
+                  lr_step="float", epochs="int", batch_size="int or 'full'", shuffle="bool",
+                  alpha="float", l1_ratio="float", clip_value="float", clip_norm="float",
+                  dtype="'float32' or 'float64'", random_state="int, Generator or None",
+                  validation_fraction="float", n_iter_no_change="int or None", tol="float",
+                  chunk_size="int", diagnostics="bool", verbose="bool")
+
+
+def numpydoc_parameters():
+    """The numpydoc ``Parameters`` section of the estimators, written from the table (so
+    ``help(MLPClassifier)`` and IDEs show every hyperparameter, and it cannot drift)."""
+    lines = ["Parameters", "----------"]
+    for p in PARAMS:
+        kind = _DOC_TYPES.get(p.name) or (
+            "{" + ", ".join(repr(c) for c in p.choices) + "}" if p.choices else "str")
+        lines.append(f"{p.name} : {kind}, default={p.default!r}")
+        text = p.help[0].upper() + p.help[1:]
+        if p.cli:
+            text += f". Command line: ``{p.cli}``."
+        words, line = text.split(), "    "
+        for word in words:
+            if len(line) + len(word) > 88:
+                lines.append(line.rstrip())
+                line = "    "
+            line += word + " "
+        lines.append(line.rstrip())
+    return "\n".join(lines)

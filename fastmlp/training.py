@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from . import diagnostics
 from .backends import get_backend
 from .errors import DivergenceError, OutputOverflow
 from .layout import activation_size, coef_views
@@ -141,7 +142,8 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
     grads = np.zeros_like(params)
     acts = np.zeros(n_acts, dtype=dtype)
     dacts = np.zeros(n_acts, dtype=dtype)
-    alpha, clip_value, clip_norm = dtype.type(s.alpha), dtype.type(s.clip_value), \
+    # the penalty's two coefficients (penalty='l2': alpha, 0; 'l1': 0, alpha; elasticnet: mixed)
+    alpha, clip_value, clip_norm = dtype.type(s.l2), dtype.type(s.clip_value), \
         dtype.type(s.clip_norm)
     coefs, _ = coef_views(params, layout)
     best_score, best_params, stall = -np.inf, None, 0
@@ -187,11 +189,7 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
         last = (n - 1, int(order[-1]))
         if not np.isfinite(params).all():
             _diverged(model, s, snapshot, t_epoch, *last, lr, rows)
-        penalty = 0.0
-        if s.alpha > 0:
-            with np.errstate(over="ignore", invalid="ignore"):
-                penalty = 0.5 * float(s.alpha) * sum(
-                    float(np.sum(W.astype(np.float64) ** 2)) for W in coefs)
+        penalty = weight_penalty(coefs, s.l2, s.l1)
         epoch_loss = loss_sum / n + penalty
         if not np.isfinite(epoch_loss):
             # finite weights so large that the penalty overflows: diverged as well
@@ -201,8 +199,12 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
             # the weights blew up (the rows come from the same data), not bad input
             try:
                 val_score = float(model.score(*validation))
+                val_loss = _data_loss(model, validation)
             except OutputOverflow:
                 _diverged(model, s, snapshot, t_epoch, *last, lr, rows)
+        if s.diagnostics:
+            diagnostics.record(model.__dict__.setdefault("diagnostics_", {}), snapshot, params,
+                               layout, X, Y, s.activation_codes, s.loss_code)
         model.n_iter_ += 1
         model.loss_curve_.append(epoch_loss)
         model.accuracy_curve_.append(n_correct / n)
@@ -211,6 +213,8 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
         if validation is not None:
             model.validation_scores_.append(val_score)
             info["validation_score"] = model.validation_scores_[-1]
+            if val_loss is not None:
+                info["validation_loss"] = val_loss
         if epoch_callback is not None:
             epoch_callback(model, info)
         interrupt.check(_interrupt_note(model, n, n))
@@ -226,6 +230,27 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
                         params[...] = best_params  # keep the best validated weights
                     break
     return model
+
+
+def _data_loss(model, validation):
+    try:
+        return model.data_loss(*validation)
+    except ValueError:  # e.g. a class the model has no output for: the score still counts
+        return None
+
+
+def weight_penalty(coefs, l2, l1):
+    """The penalty the loss curve includes: l2/2 * sum(W**2) + l1 * sum(|W|) over the weight
+    matrices (never the biases), summed in float64."""
+    penalty = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        if l2 > 0:
+            penalty += 0.5 * float(l2) * sum(float(np.sum(W.astype(np.float64) ** 2))
+                                             for W in coefs)
+        if l1 > 0:
+            penalty += float(l1) * sum(float(np.sum(np.abs(W.astype(np.float64))))
+                                       for W in coefs)
+    return penalty
 
 
 def _interrupt_note(model, done, n):
@@ -246,8 +271,8 @@ def _diverged(model, s, snapshot, t_epoch, position, row, lr, rows=None):
     model.t_ = t_epoch
     epoch = model.n_iter_ + 1
     # lr * alpha >= 2 makes the decay itself overshoot: then the penalty is the suspect
-    penalty_hint = ("an L2 penalty (alpha=...)" if s.alpha == 0 else
-                    f"a smaller L2 penalty (alpha was {s.alpha:g})")
+    penalty_hint = ("a weight penalty (alpha=...)" if s.alpha == 0 else
+                    f"a smaller {s.penalty} penalty (alpha was {s.alpha:g})")
     raise DivergenceError(
         f"Training diverged in epoch {epoch} at sample {position} of the epoch (row {row} "
         f"of X): the loss, the weights or the network's outputs became NaN or infinite. "

@@ -36,7 +36,7 @@ LAYERS = [
      "fastmlp.schedules", "fastmlp.progress", "fastmlp.init", "fastmlp.datasets",
      "fastmlp.sklearn_compat", "fastmlp.persistence", "fastmlp.labels", "fastmlp.backends"),
     ("fastmlp.reference",) + tuple(m for m in MODULES if m.startswith("fastmlp.kernels")),
-    ("fastmlp.params", "fastmlp.fitted", "fastmlp.training"),
+    ("fastmlp.params", "fastmlp.fitted", "fastmlp.diagnostics", "fastmlp.training"),
     ("fastmlp.estimators",),
     ("fastmlp.gradcheck", "fastmlp.xor"),
     ("fastmlp.plotting",),
