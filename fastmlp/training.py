@@ -133,6 +133,8 @@ def train(model, X, Y, epochs, settings, validation=None, epoch_callback=None, r
 
 def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
     backend = get_backend(s.backend)
+    if s.l1 > 0:
+        raise ValueError(f"penalty={s.penalty!r} is not available yet; use penalty='l2'")
     params, layout, dtype = model.params_, model.layout_, s.dtype
     n = X.shape[0]
     B = s.batch(n)
