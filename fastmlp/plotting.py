@@ -38,8 +38,16 @@ def _save(fig, path, plt, dpi=80):
     return str(path)
 
 
-def _draw_boundary(ax, X, y, xx, yy, proba, title):
-    ax.contourf(xx, yy, proba, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
+def _integer_epochs(ax):
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+
+
+def _draw_boundary(ax, X, y, xx, yy, proba, title, colorbar=None):
+    """The boundary panel; ``colorbar``: the figure to add the probability colour bar to."""
+    filled = ax.contourf(xx, yy, proba, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
+    if colorbar is not None:
+        colorbar.colorbar(filled, ax=ax, label="P(class 1)", ticks=np.linspace(0, 1, 6))
     ax.contour(xx, yy, proba, levels=[0.5], colors="k", linewidths=1.5)
     y = np.asarray(y)
     for cls, colour in zip(np.unique(y), ("#2166ac", "#b2182b")):
@@ -59,36 +67,86 @@ def plot_decision_boundary(model, X, y, path, resolution=200, title=None):
     X = np.asarray(X)
     xx, yy, points = boundary_grid(X, resolution)
     proba = model.predict_proba(points)[:, 1].reshape(xx.shape)
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = plt.subplots(figsize=(6, 5))
     acc = model.score(X, y)
     _draw_boundary(ax, X, y, xx, yy, proba,
-                   title or f"decision boundary (training accuracy {acc:.3f})")
+                   title or f"decision boundary (training accuracy {acc:.3f})", colorbar=fig)
     fig.tight_layout()
     return _save(fig, path, plt)
 
 
-def boundary_gif(X, y, frames, path, resolution, fps=6):
-    """Animated GIF of the boundary as it learns, from (epoch, proba grid) frames."""
+def learning_gif(X, y, history, path, fps=6):
+    """Animated GIF of accuracy, decision boundary and loss side by side as the network learns
+    (the write-up's animation): one frame per (epoch, proba grid) of ``history["frames"]``, the
+    curves drawn up to that frame's epoch. 960 x 320 pixels."""
     plt = pyplot()
     from matplotlib.animation import FuncAnimation, PillowWriter
+    frames = history["frames"]
     if not frames:
         raise ValueError("no frames to animate")
     X = np.asarray(X)
-    xx, yy, _ = boundary_grid(X, resolution)
-    fig, ax = plt.subplots(figsize=(3.6, 3.6))
+    xx, yy, _ = boundary_grid(X, history["resolution"])
+    acc, loss = np.asarray(history["accuracy"]), np.asarray(history["loss"])
+    epochs = np.arange(1, len(loss) + 1)
+    fig, (ax_acc, ax_b, ax_loss) = plt.subplots(1, 3, figsize=(12, 4))
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    fig.colorbar(ScalarMappable(Normalize(0, 1), "RdBu_r"), ax=ax_b, label="P(class 1)",
+                 alpha=0.6)
 
     def draw(k):
-        ax.clear()
         epoch, proba = frames[k]
-        _draw_boundary(ax, X, y, xx, yy, proba, f"epoch {epoch}")
+        for ax in (ax_acc, ax_b, ax_loss):
+            ax.clear()
+        ax_acc.plot(epochs[:epoch], acc[:epoch], color="C0")
+        ax_acc.set(xlim=(1, len(acc)), ylim=(0.4, 1.02), xlabel="epoch",
+                   ylabel="training accuracy", title=f"accuracy {acc[epoch - 1]:.3f}")
+        _draw_boundary(ax_b, X, y, xx, yy, proba, f"decision boundary, epoch {epoch}")
+        ax_loss.plot(epochs[:epoch], loss[:epoch], color="C3")
+        ax_loss.set(xlim=(1, len(loss)), ylim=(loss.min() * 0.8, loss.max() * 1.25),
+                    yscale="log", xlabel="epoch", ylabel="loss (squared error + penalty)",
+                    title=f"loss {loss[epoch - 1]:.4f}")
+        for ax in (ax_acc, ax_loss):
+            ax.grid(alpha=0.3)
+            _integer_epochs(ax)
         fig.tight_layout()
 
     anim = FuncAnimation(fig, draw, frames=len(frames))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    anim.save(str(path), writer=PillowWriter(fps=fps), dpi=50)
+    anim.save(str(path), writer=PillowWriter(fps=fps), dpi=80)
     plt.close(fig)
     return str(path)
+
+
+def plot_diagnostics(diagnostics, path, title="training diagnostics"):
+    """PNG of the per-layer diagnostics (fastmlp/diagnostics.py) per epoch: gradient norms
+    (log axis: vanishing and exploding gradients show), update-to-weight ratio (log), weight
+    norms and the share of inactive hidden units."""
+    plt = pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.4))
+    panels = [("grad_norm", "gradient norm ||dL/dW||", True),
+              ("update_ratio", "update / weight per epoch", True),
+              ("weight_norm", "weight norm ||W||", False),
+              ("inactive", "inactive hidden units (share)", False)]
+    for ax, (key, label, log) in zip(axes.ravel(), panels):
+        values = np.asarray(diagnostics.get(key, []), dtype=np.float64)
+        if values.ndim == 2 and values.shape[1]:
+            epochs = np.arange(1, values.shape[0] + 1)
+            for l in range(values.shape[1]):
+                ax.plot(epochs, values[:, l], label=f"layer {l}", marker="." if
+                        len(epochs) < 30 else None)
+            ax.legend(fontsize=8)
+        if log and values.size and np.all(values > 0):
+            ax.set_yscale("log")
+        if key == "inactive":
+            ax.set_ylim(-0.02, 1.02)
+        ax.set(xlabel="epoch", ylabel=label)
+        ax.grid(alpha=0.3)
+        _integer_epochs(ax)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path, plt)
 
 
 def plot_curve(values, path, ylabel, title, extra=None, logy=False):
@@ -96,9 +154,10 @@ def plot_curve(values, path, ylabel, title, extra=None, logy=False):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.2))
     epochs = np.arange(1, len(values) + 1)
-    ax.plot(epochs, values, label="train" if extra else None)
+    marker = "o" if len(values) < 30 else None
+    ax.plot(epochs, values, label="train" if extra else None, marker=marker)
     for label, other in (extra or {}).items():
-        ax.plot(np.arange(1, len(other) + 1), other, label=label)
+        ax.plot(np.arange(1, len(other) + 1), other, label=label, marker=marker)
     if extra:
         ax.legend()
     if logy:
@@ -107,19 +166,25 @@ def plot_curve(values, path, ylabel, title, extra=None, logy=False):
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
+    _integer_epochs(ax)
     fig.tight_layout()
     return _save(fig, path, plt)
 
 
-def plot_confusion_matrix(y_true, y_pred, path, labels=None, title="confusion matrix"):
+def plot_confusion_matrix(y_true, y_pred, path, labels=None, title="confusion matrix",
+                          class_names=None):
     """PNG of the confusion matrix (rows: true class, columns: predicted), with counts."""
     plt = pyplot()
     cm, labels = confusion_matrix(y_true, y_pred, labels)
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    names = [str(class_names[v]) if class_names is not None and
+             isinstance(v, (int, np.integer)) and 0 <= v < len(class_names) else str(v)
+             for v in labels.tolist()]
+    wide = max(len(n) for n in names) > 2
+    fig, ax = plt.subplots(figsize=(7, 6.5) if wide else (5.5, 5))
     ax.imshow(cm, cmap="Blues")
     ticks = np.arange(len(labels))
-    ax.set_xticks(ticks, [str(v) for v in labels])
-    ax.set_yticks(ticks, [str(v) for v in labels])
+    ax.set_xticks(ticks, names, rotation=45 if wide else 0, ha="right" if wide else "center")
+    ax.set_yticks(ticks, names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
@@ -146,38 +211,50 @@ def confusion_matrix(y_true, y_pred, labels=None):
 
 
 def xor_figures(model, X, y, history, out_dir, gif=False):
-    """Write xor_boundary.png, xor_loss.png, xor_accuracy.png (and xor_boundary.gif) to out_dir;
-    returns {name: path}."""
+    """Write xor_boundary.png, xor_loss.png, xor_accuracy.png, xor_diagnostics.png (when the
+    history has diagnostics) and xor_learning.gif (``gif``) to out_dir; returns {name: path}."""
     out = Path(out_dir)
     files = {
         "boundary": plot_decision_boundary(model, X, y, out / "xor_boundary.png"),
         "loss": plot_curve(history["loss"], out / "xor_loss.png",
-                           "loss (squared error + L2)", "XOR: loss per epoch", logy=True),
+                           "loss (squared error + penalty)", "XOR: loss per epoch", logy=True),
         "accuracy": plot_curve(history["accuracy"], out / "xor_accuracy.png",
                                "training accuracy", "XOR: accuracy per epoch"),
     }
+    if history.get("diagnostics"):
+        files["diagnostics"] = plot_diagnostics(history["diagnostics"],
+                                                out / "xor_diagnostics.png",
+                                                "XOR: diagnostics per epoch")
     if gif:
-        files["gif"] = boundary_gif(X, y, history["frames"], out / "xor_boundary.gif",
-                                    history["resolution"])
+        files["gif"] = learning_gif(X, y, history, out / "xor_learning.gif")
     return files
 
 
-def training_figures(history, y_true, y_pred, out_dir, labels=None, prefix=""):
-    """For ``fastmlp train --plot``: loss.png, accuracy.png (train and test per epoch) and
-    confusion_matrix.png on the test set; returns {name: path}."""
+def training_figures(history, y_true, y_pred, out_dir, labels=None, prefix="",
+                     class_names=None, diagnostics=None):
+    """For ``fastmlp train --plot``: loss.png (training loss, with validation and test loss
+    where known), accuracy.png (train, test, validation per epoch), diagnostics.png (if
+    ``diagnostics``) and confusion_matrix.png on the test set; returns {name: path}."""
     out = Path(out_dir)
     loss = [h["loss"] for h in history]
     train_acc = [h["train_accuracy"] for h in history]
     extra = {"test": [h["test_accuracy"] for h in history if "test_accuracy" in h]}
     if any("validation_score" in h for h in history):
         extra["validation"] = [h["validation_score"] for h in history if "validation_score" in h]
-    return {
-        "loss": plot_curve(loss, out / f"{prefix}loss.png", "training loss",
-                           "loss per epoch"),
+    extra_loss = {}
+    for key, label in (("validation_loss", "validation"), ("test_loss", "test")):
+        if history and all(key in h for h in history):
+            extra_loss[label] = [h[key] for h in history]
+    files = {
+        "loss": plot_curve(loss, out / f"{prefix}loss.png",
+                           "loss (training: with penalty)" if extra_loss else "training loss",
+                           "loss per epoch", extra=extra_loss or None),
         "accuracy": plot_curve(train_acc, out / f"{prefix}accuracy.png", "accuracy",
                                "accuracy per epoch", extra=extra),
-        "confusion_matrix": plot_confusion_matrix(y_true, y_pred,
-                                                  out / f"{prefix}confusion_matrix.png",
-                                                  labels=labels,
-                                                  title="confusion matrix (test set)"),
     }
+    if diagnostics:
+        files["diagnostics"] = plot_diagnostics(diagnostics, out / f"{prefix}diagnostics.png")
+    files["confusion_matrix"] = plot_confusion_matrix(
+        y_true, y_pred, out / f"{prefix}confusion_matrix.png", labels=labels,
+        title="confusion matrix (test set)", class_names=class_names)
+    return files

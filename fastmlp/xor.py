@@ -6,7 +6,8 @@ MLPClassifier running through the same kernels as everything else. Biases start 
 
     from fastmlp.xor import make_xor, train_xor
     model, history = train_xor()              # 2-10-2, ~1 s
-    model.score(*make_xor())                  # ~0.99
+    model, history = train_xor(**xor_settings("3-neurons"))
+    model.score(*make_xor())                  # ~0.88
 """
 
 import numpy as np
@@ -15,6 +16,31 @@ from .estimators import MLPClassifier
 
 # the demo's defaults (2-10-2 reaches ~0.99 training accuracy in 2000 full-batch epochs)
 DEFAULTS = dict(hidden=10, learning_rate=5.0, alpha=1e-4, epochs=2000, seed=0)
+
+# the write-up's runs (``fastmlp xor --preset NAME``); options given explicitly override them
+# The write-up's lr 0.003 multiplied a gradient SUMMED over its 300 points; fastmlp averages
+# over the batch, so the same steps take learning_rate = 0.003 * 300 = 0.9.
+WRITE_UP_LR_50 = 0.003 * 300
+PRESETS = {
+    "default": dict(about="2-10-2, lr 5, L2 1e-4, 2000 epochs"),
+    "3-neurons": dict(hidden=3, about="2-3-2: too few units, it stalls near 0.88"),
+    "50-neurons-l2-1e-4": dict(hidden=50, learning_rate=WRITE_UP_LR_50, alpha=1e-4,
+                               about="2-50-2, the write-up's lr 0.003 (summed gradient), "
+                                     "L2 1e-4"),
+    "50-neurons-l2-1e-6": dict(hidden=50, learning_rate=WRITE_UP_LR_50, alpha=1e-6,
+                               about="the same with L2 1e-6"),
+    "50-neurons-unstable": dict(hidden=50, activation="relu", learning_rate=20.0, alpha=1e-4,
+                                about="2-50-2 with ReLU units and lr 20: the loss climbs "
+                                      "suddenly, again and again, as the gradients grow"),
+}
+
+
+def xor_settings(preset="default", **given):
+    """The demo's settings: DEFAULTS, then the preset, then the ``given`` values not None."""
+    settings = dict(DEFAULTS)
+    settings.update({k: v for k, v in PRESETS[preset].items() if k != "about"})
+    settings.update({k: v for k, v in given.items() if v is not None})
+    return settings
 
 
 def make_xor(n=300, seed=0):
@@ -26,9 +52,9 @@ def make_xor(n=300, seed=0):
 
 def xor_model(hidden=DEFAULTS["hidden"], learning_rate=DEFAULTS["learning_rate"],
               alpha=DEFAULTS["alpha"], epochs=DEFAULTS["epochs"], seed=DEFAULTS["seed"],
-              **params):
+              activation="sigmoid", **params):
     """The write-up's network as an (unfitted) MLPClassifier; ``params`` override the rest."""
-    settings = dict(hidden_layer_sizes=(int(hidden),), activation="sigmoid",
+    settings = dict(hidden_layer_sizes=(int(hidden),), activation=activation,
                     output_activation="sigmoid", loss="squared_error", init="xavier",
                     learning_rate=learning_rate, alpha=alpha, epochs=epochs, batch_size="full",
                     shuffle=False, dtype="float64", random_state=seed)
@@ -48,9 +74,10 @@ def boundary_grid(X, resolution=200, margin=0.5):
 def train_xor(X=None, y=None, frames=0, resolution=100, **params):
     """Fit the XOR network; returns (model, history).
 
-    history: dict with ``loss`` and ``accuracy`` (per epoch) and ``frames``: a list of
-    (epoch, P(class 1) on the boundary grid) taken at ``frames`` evenly spaced epochs (for the
-    animated boundary; 0 = none). ``params`` go to :func:`xor_model`.
+    history: dict with ``loss`` and ``accuracy`` (per epoch), ``diagnostics`` (the model's
+    ``diagnostics_``, empty unless ``diagnostics=True`` is passed) and ``frames``: a list of
+    (epoch, P(class 1) on the boundary grid) taken at ``frames`` roughly geometrically spaced
+    epochs (for the animation; 0 = none). ``params`` go to :func:`xor_model`.
     """
     if X is None:
         X, y = make_xor()
@@ -70,4 +97,5 @@ def train_xor(X=None, y=None, frames=0, resolution=100, **params):
         snapshot = None
     model.fit(X, y, epoch_callback=snapshot)
     return model, dict(loss=list(model.loss_curve_), accuracy=list(model.accuracy_curve_),
-                       frames=snapshots, resolution=resolution)
+                       diagnostics=dict(model.diagnostics_), frames=snapshots,
+                       resolution=resolution)

@@ -36,14 +36,14 @@ def test_xor_cli_writes_the_three_pngs(tmp_path, capsys):
     for name in ("xor_boundary.png", "xor_loss.png", "xor_accuracy.png"):
         path = out / name
         assert path.exists() and path.stat().st_size > 2000 and _is_png(path), name
-    assert sorted(result["plots"]) == ["accuracy", "boundary", "loss"]
-    assert not (out / "xor_boundary.gif").exists()
+    assert sorted(result["plots"]) == ["accuracy", "boundary", "diagnostics", "loss"]
+    assert not (out / "xor_learning.gif").exists()
 
 
 def test_xor_cli_gif(tmp_path, capsys):
     _needs_matplotlib()
     assert cli.main(["xor", "--out", str(tmp_path), "--epochs", "60", "--gif"]) == 0
-    gif = tmp_path / "xor_boundary.gif"
+    gif = tmp_path / "xor_learning.gif"
     with open(gif, "rb") as f:
         assert f.read(6) == b"GIF89a"
     from PIL import Image
@@ -52,15 +52,76 @@ def test_xor_cli_gif(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_xor_gif_is_the_write_ups_side_by_side_animation(tmp_path, capsys):
+    """accuracy, boundary and loss side by side, at least 900 x 300 pixels, the curves drawn
+    up to each frame's epoch (the first frame shows less curve than the last)."""
+    _needs_matplotlib()
+    assert cli.main(["xor", "--out", str(tmp_path), "--epochs", "200", "--gif"]) == 0
+    from PIL import Image
+    with Image.open(tmp_path / "xor_learning.gif") as im:
+        assert im.size[0] >= 900 and im.size[1] >= 300
+        first = np.asarray(im.convert("RGB")).copy()
+        im.seek(im.n_frames - 1)
+        last = np.asarray(im.convert("RGB")).copy()
+    # the loss panel (right third): more of the red curve drawn in the last frame
+    red = lambda a: np.sum((a[:, 2 * a.shape[1] // 3:, 0] > 180) &
+                           (a[:, 2 * a.shape[1] // 3:, 1] < 80))
+    assert red(last) > red(first)
+
+
+def test_boundary_has_a_probability_colour_bar(tmp_path):
+    _needs_matplotlib()
+    from fastmlp.xor import make_xor, train_xor
+    X, y = make_xor(n=60)
+    model, _ = train_xor(X, y, epochs=5)
+    import matplotlib.pyplot as plt
+    created = []
+    real = plt.Figure.colorbar
+    plt.Figure.colorbar = lambda self, *a, **k: created.append(k.get("label")) or real(
+        self, *a, **k)
+    try:
+        plotting.plot_decision_boundary(model, X, y, tmp_path / "b.png", resolution=20)
+    finally:
+        plt.Figure.colorbar = real
+    assert created == ["P(class 1)"]
+
+
+def test_curves_have_integer_epoch_ticks_and_class_names(tmp_path):
+    _needs_matplotlib()
+    import matplotlib.pyplot as plt
+    saved = []
+    real = plotting._save
+    plotting._save, keep = (lambda fig, path, plt_, dpi=80: saved.append(fig) or
+                            real(fig, path, plt_, dpi)), real
+    try:
+        plotting.plot_curve([1.0, 0.5, 0.4, 0.3], tmp_path / "c.png", "loss", "t",
+                            extra={"test": [1.1, 0.6, 0.5, 0.45]})
+        plotting.plot_confusion_matrix([0, 1, 9], [0, 1, 1], tmp_path / "cm.png",
+                                       labels=np.arange(10), class_names=("T-shirt/top",) +
+                                       tuple("abcdefgh") + ("Ankle boot",))
+    finally:
+        plotting._save = keep
+    ticks = saved[0].axes[0].get_xticks()
+    shown = [t for t in ticks if 1 <= t <= 4]
+    assert shown and all(float(t).is_integer() for t in shown)
+    labels = [t.get_text() for t in saved[1].axes[0].get_xticklabels()]
+    assert labels[0] == "T-shirt/top" and labels[-1] == "Ankle boot"
+    plt.close("all")
+
+
 def test_train_plot_writes_learning_curves_and_confusion_matrix(tmp_path, capsys):
     _needs_matplotlib()
     code = cli.main(["train", "--train-samples", "300", "--epochs", "2", "--hidden", "16",
                      "--quiet", "--json", "--plot", str(tmp_path)])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
-    for name in ("loss.png", "accuracy.png", "confusion_matrix.png"):
+    for name in ("loss.png", "accuracy.png", "confusion_matrix.png", "diagnostics.png"):
         assert _is_png(tmp_path / name), name
-    assert set(result["plots"]) == {"loss", "accuracy", "confusion_matrix"}
+    assert set(result["plots"]) == {"loss", "accuracy", "confusion_matrix", "diagnostics"}
+    # --plot records the diagnostics: one entry per epoch, one value per layer
+    assert len(result["diagnostics"]["grad_norm"]) == 2
+    assert len(result["diagnostics"]["grad_norm"][0]) == 2
+    assert all("test_loss" in h for h in result["history"])
 
 
 def test_plot_functions_directly(tmp_path):
@@ -73,7 +134,7 @@ def test_plot_functions_directly(tmp_path):
     assert _is_png(plotting.plot_curve(history["loss"], tmp_path / "c.png", "loss", "t",
                                        extra={"val": history["loss"][::-1]}, logy=True))
     with pytest.raises(ValueError, match="no frames"):
-        plotting.boundary_gif(X, y, [], tmp_path / "x.gif", 10)
+        plotting.learning_gif(X, y, dict(history, frames=[]), tmp_path / "x.gif")
 
 
 def test_missing_matplotlib_says_what_to_install(monkeypatch, tmp_path, capsys):
