@@ -83,6 +83,13 @@ def read(path):
         path += ".npz"
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such model file: {path!r}")
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a folder, not a fastmlp model file")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != b"PK\x03\x04":  # every .npz is a zip archive
+        raise ValueError(f"{path!r} is not a readable fastmlp model file (not a .npz archive; "
+                         f"model files are the .npz archives save() writes)")
     try:
         f = np.load(path, allow_pickle=False)
         if not isinstance(f, np.lib.npyio.NpzFile):  # a .npy file gives a plain array
@@ -90,8 +97,9 @@ def read(path):
         with f:
             data = {k: f[k] for k in f.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise ValueError(f"{path!r} is not a readable fastmlp model file "
-                         f"({type(exc).__name__}: {exc})") from None
+        reason = ("an entry holds pickled Python objects, which fastmlp never loads"
+                  if "pickle" in str(exc) else f"{type(exc).__name__}: {exc}")
+        raise ValueError(f"{path!r} is not a readable fastmlp model file ({reason})") from None
     if "format_version" not in data or "params" not in data:
         raise ValueError(f"{path!r} is not a fastmlp model file (no format_version/params)")
     try:

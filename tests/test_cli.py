@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+
 import pytest
 
 from fastmlp import MLPClassifier, backends, cli, datasets
@@ -243,3 +245,103 @@ def test_xor_cli_options_and_errors(capsys):
     assert result["config"]["backend"] == "reference"
     assert cli.main(["xor", "--no-plots", "--lr", "-1"]) == 2
     assert "learning_rate" in capsys.readouterr().err
+
+
+# ==================================================================== issue 11: no surprises
+
+
+def test_quiet_keeps_the_final_result_line(capsys):
+    assert cli.main(["train", "--train-samples", "300", "--epochs", "1", "--hidden", "8",
+                     "--quiet"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("test accuracy ")
+    assert "after 1 epoch in" in out[0]  # singular
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--save", "/proc/m.npz"], "cannot save to '/proc/m.npz': no file can be created"),
+    (["--plot", "/etc/passwd/x"], "cannot write figures into '/etc/passwd/x'"),
+])
+def test_unwritable_outputs_fail_before_the_data_loads(args, message, capsys, monkeypatch):
+    monkeypatch.setattr(datasets, "DATASETS", {"mnist": lambda path: pytest.fail("loaded")})
+    if "--plot" in args:
+        pytest.importorskip("matplotlib")
+    assert cli.main(["train", "--quiet"] + args) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Errno" not in err
+
+
+def test_a_late_save_failure_still_prints_the_json_result(capsys, tmp_path, monkeypatch):
+    def failing(self, path):
+        raise OSError("disk full")
+    monkeypatch.setattr(MLPClassifier, "save", failing)
+    assert cli.main(["train", "--train-samples", "200", "--epochs", "1", "--hidden", "8",
+                     "--quiet", "--json", "--save", str(tmp_path / "m.npz")]) == 2
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["error"] == "disk full" and 0 <= result["test_accuracy"] <= 1
+    assert "disk full" in captured.err
+
+
+@pytest.mark.parametrize("argv", [["train", "--epoch", "5"], ["train", "--hid", "5"],
+                                  ["xor", "--no-plot"]])
+def test_no_option_abbreviations(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_header_states_the_real_split_and_the_data_set(capsys):
+    assert cli.main(["train", "--train-samples", "1000", "--epochs", "1", "--hidden", "8",
+                     "--validation-fraction", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("MNIST: 900 train / 100 validation / 10000 test, network 784-8-10")
+
+
+def test_the_data_set_is_named_from_its_labels_not_the_option():
+    y_test = np.zeros(10000, int)
+    mnist = np.array([5, 0, 4, 1, 9, 2, 1, 3, 1, 4] * 6000)
+    fashion = np.array([9, 0, 0, 3, 0, 2, 7, 2, 5, 5] * 6000)
+    assert datasets.identify(mnist, y_test) == "mnist"
+    assert datasets.identify(fashion, y_test) == "fashion-mnist"
+    assert datasets.identify(fashion[:100], y_test) is None
+    assert datasets.CLASS_NAMES["fashion-mnist"][9] == "Ankle boot"
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["xor", "--gif", "--no-plots"], "--gif and --no-plots contradict"),
+    (["train", "--train-samples", "100000"], "more than the 60000 training samples"),
+    (["train", "--lr-decay", "0.3"], "--lr-decay has no effect with --lr-schedule constant"),
+    (["train", "--lr-schedule", "exponential", "--lr-decay", "2"], "would make the learning "
+                                                                  "rate grow"),
+    (["train", "--lr-step", "2", "--lr-schedule", "linear"], "--lr-step has no effect"),
+    (["train", "--alpha", "1e-4", "--l1-ratio", "0.5"], "--l1-ratio has no effect with "
+                                                        "--penalty l2"),
+    (["train", "--penalty", "l1"], "--penalty has no effect with --alpha 0"),
+    (["train", "--tol", "0.01"], "--tol has no effect without --n-iter-no-change"),
+])
+def test_contradictory_or_out_of_range_options_are_refused(argv, message, capsys):
+    assert cli.main(argv + ["--quiet"] if argv[0] == "train" else argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_every_option_has_help():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            assert action.help, f"fastmlp {name} {action.option_strings} has no help"
+
+
+def test_xor_presets_are_the_write_ups_runs(capsys):
+    from fastmlp.xor import PRESETS, xor_settings
+    assert set(PRESETS) >= {"3-neurons", "50-neurons-l2-1e-4", "50-neurons-l2-1e-6"}
+    s4, s6 = xor_settings("50-neurons-l2-1e-4"), xor_settings("50-neurons-l2-1e-6")
+    assert (s4["hidden"], s4["alpha"], s6["alpha"]) == (50, 1e-4, 1e-6)
+    assert s4["learning_rate"] == pytest.approx(0.003 * 300)  # the write-up's summed gradient
+    assert xor_settings("3-neurons", hidden=None, epochs=7)["epochs"] == 7
+    assert cli.main(["xor", "--preset", "3-neurons", "--epochs", "20", "--no-plots",
+                     "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["network"] == "2-3-2"

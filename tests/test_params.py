@@ -264,3 +264,29 @@ def test_defaults_pick_the_matching_loss():
     assert m._settings.loss_code == 1
     r = MLPRegressor(hidden_layer_sizes=(4,), epochs=1, random_state=0).fit(X, X[:, 0])
     assert r._settings.loss_code == 1 and r._settings.activation_codes[-1] == 0  # identity, squared error
+
+
+@pytest.mark.parametrize("penalty,expected", [("l2", (1e-3, 0.0)), ("l1", (0.0, 1e-3)),
+                                              ("elasticnet", (1e-3 * 0.75, 1e-3 * 0.25))])
+def test_penalty_splits_alpha_like_scikit_learns_sgd(penalty, expected):
+    s = MLPClassifier(alpha=1e-3, penalty=penalty, l1_ratio=0.25)._resolve()
+    assert (s.l2, s.l1) == pytest.approx(expected)
+    assert MLPClassifier().penalty == "l2" and MLPClassifier().l1_ratio == 0.15
+
+
+@pytest.mark.parametrize("kw,message", [(dict(penalty="l3"), "penalty='l3'"),
+                                        (dict(l1_ratio=1.5), "l1_ratio=1.5"),
+                                        (dict(diagnostics="yes"), "diagnostics='yes'"),
+                                        (dict(lr_schedule="step", lr_decay=2.0), "grow")])
+def test_new_hyperparameters_are_checked(kw, message):
+    with pytest.raises(ValueError, match=message):
+        MLPClassifier(**kw)._resolve()
+
+
+@pytest.mark.parametrize("cls", [MLPClassifier, MLPRegressor])
+def test_help_documents_every_parameter_numpydoc_style(cls):
+    doc = cls.__doc__
+    assert "Parameters\n----------" in doc
+    for p in PARAMS:
+        assert f"\n{p.name} : " in doc, p.name
+    assert "diagnostics_ : dict of lists" in doc

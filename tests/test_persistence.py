@@ -455,3 +455,16 @@ def test_write_and_read_round_trip_any_arrays_with_the_format_version(tmp_path):
     assert persistence.save_problem(tmp_path / "g") == (str(tmp_path / "g.npz"), None)
     missing = tmp_path / "no-such-folder" / "m"
     assert "does not exist" in persistence.save_problem(missing)[1]
+
+
+@pytest.mark.parametrize("content", [b"hello world\n", b"\x93NUMPY", b"", b"PK\x03\x04junk"])
+def test_load_of_a_non_model_file_answers_in_fastmlps_words(tmp_path, content):
+    import fastmlp
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as exc:
+        fastmlp.load(path)
+    message = str(exc.value)
+    assert "not a" in message and "fastmlp model file" in message
+    assert "allow_pickle" not in message and "pickle.load" not in message
+    assert "unsafely" not in message
