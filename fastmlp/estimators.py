@@ -346,7 +346,8 @@ n_iter_, t_ : int
     Epochs and samples trained.
 """
 for _cls in (MLPClassifier, MLPRegressor):
-    _cls.__doc__ = f"{_cls.__doc__.rstrip()}\n\n{numpydoc_parameters()}\n{_ATTRIBUTES}"
+    _cls.__doc__ = (f"{inspect.cleandoc(_cls.__doc__)}\n\n{numpydoc_parameters()}\n"
+                    f"{_ATTRIBUTES}")
 
 ESTIMATORS = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
 

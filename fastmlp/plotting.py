@@ -247,7 +247,7 @@ def training_figures(history, y_true, y_pred, out_dir, labels=None, prefix="",
             extra_loss[label] = [h[key] for h in history]
     files = {
         "loss": plot_curve(loss, out / f"{prefix}loss.png",
-                           "loss (training: with penalty)" if extra_loss else "training loss",
+                           "mean loss per sample",
                            "loss per epoch", extra=extra_loss or None),
         "accuracy": plot_curve(train_acc, out / f"{prefix}accuracy.png", "accuracy",
                                "accuracy per epoch", extra=extra),
