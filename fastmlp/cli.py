@@ -220,6 +220,7 @@ def train(args):
     n_val = int(round(args.validation_fraction * len(X_train)))
     split = (f"{len(X_train) - n_val} train / {n_val} validation" if n_val else
              f"{len(X_train)} train")
+    n_fit = len(X_train) - n_val  # the rows trained on each epoch
     if not args.quiet:
         print(f"{name}: {split} / {len(X_test)} test, network "
               f"{'-'.join(map(str, sizes))}, {args.activation}, lr {args.lr}, batch "
@@ -228,7 +229,7 @@ def train(args):
 
     def report(m, info):
         acc = m.score(X_test, y_test)
-        info = dict(info, test_accuracy=acc, samples_per_second=len(X_train) / info["seconds"])
+        info = dict(info, test_accuracy=acc, samples_per_second=n_fit / info["seconds"])
         try:
             info["test_loss"] = m.data_loss(X_test, y_test)
         except ValueError:  # a test class the model has no output for (tiny --train-samples)
@@ -274,7 +275,7 @@ def train(args):
     result = dict(
         test_accuracy=test_accuracy, epochs=len(history), seconds=total,
         train_seconds=train_seconds,
-        samples_per_second=len(X_train) * len(history) / train_seconds,
+        samples_per_second=n_fit * len(history) / train_seconds,
         final_loss=history[-1]["loss"], history=history,
         config=config,
     )
