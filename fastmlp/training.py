@@ -201,7 +201,8 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
             # the weights blew up (the rows come from the same data), not bad input
             try:
                 val_score = float(model.score(*validation))
-                val_loss = _data_loss(model, validation)
+                # the loss costs a second pass over the rows: only with diagnostics (plots)
+                val_loss = _data_loss(model, validation) if s.diagnostics else None
             except OutputOverflow:
                 _diverged(model, s, snapshot, t_epoch, *last, lr, rows)
         if s.diagnostics:

@@ -86,3 +86,16 @@ def test_exploding_gradients_show_in_the_unstable_xor_preset():
     assert jumps.size > 0
     # ... when the gradient norm is several times its median
     assert g[jumps + 1].max() > 3 * np.median(g)
+
+
+def test_validation_loss_per_epoch_only_with_diagnostics():
+    seen = {True: [], False: []}
+    for on in (True, False):
+        clf(epochs=2, validation_fraction=0.3, diagnostics=on).fit(
+            X, Y, epoch_callback=lambda m, info, on=on: seen[on].append(info))
+    assert all(info["validation_loss"] > 0 for info in seen[True])
+    assert all("validation_loss" not in info for info in seen[False])
+    m = clf(epochs=2).fit(X, Y)
+    p = m.predict_proba(X)
+    assert m.data_loss(X, Y) == pytest.approx(-np.mean(np.log(p[np.arange(len(Y)), Y])),
+                                              rel=1e-5)
