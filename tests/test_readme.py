@@ -57,3 +57,11 @@ def test_readme_python_block_runs_on_its_own(code, reason, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_every_figure_the_readme_shows_is_committed():
+    text = README.read_text()
+    figures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(figures) >= 10
+    for path in figures:
+        assert (README.parent / path).is_file(), path
