@@ -14,12 +14,12 @@ import numba
 import numpy as np
 
 from .config import SOURCE_HASH
-from .epochs import _train_per_sample
+from .epochs import _epoch_per_sample
 
 
 def _marker(dtype, per_sample):
     try:  # Numba's cache object is internal: without it, no notice is given
-        folder = _train_per_sample._cache._cache_path
+        folder = _epoch_per_sample._cache._cache_path
     except AttributeError:  # pragma: no cover
         return None
     cpu = numba.config.CPU_NAME or llvmlite.binding.get_host_cpu_name()

@@ -152,17 +152,3 @@ def train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activat
         else:
             sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm)
     return loss_sum, n_correct, m
-
-
-@jit
-def predict(out, X, params, acts, layout, activations):
-    # out: (n, n_out)  X: (n, n_in)  acts: (A,) scratch
-    L = layout.shape[0]
-    idx = np.empty(idx_offset(layout, layout.shape[0]), np.int64)
-    nnz = np.empty(L, np.int64)
-    for i in range(X.shape[0]):
-        forward_sample(acts, idx, nnz, X[i], params, layout, activations, X[i], idx,
-                       np.int64(0), acts, params.dtype.type(0), params.dtype.type(0))
-        last = layer_slice(acts, layout, L - 1)
-        for j in range(last.shape[0]):
-            out[i, j] = last[j]
