@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from .batches import MAX_BATCH, _train_batches
 from .config import jit
 from .epochs import _train_per_sample
 from .loss import loss_forward_backward
@@ -43,6 +44,10 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     if batch_size == 1 and clip_norm == 0:
         return _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr,
                                  alpha, clip_value)
+    if alpha == 0 and clip_norm == 0 and batch_size <= MAX_BATCH:
+        # mini-batches without weight decay or clip_norm (the common case): batches.py
+        return _train_batches(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
+                              lr, alpha, clip_value, clip_norm, batch_size)
     return train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activations,
                                loss, lr, alpha, clip_value, clip_norm, batch_size)
 
