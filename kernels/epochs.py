@@ -172,7 +172,10 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
     for k in range(m):
         i = order[k]
         if k + 1 < m:
-            prefetch_row(X[order[k + 1]])  # a hint only: the next row, fetched meanwhile
+            # hints only: the next sample's input and target rows, fetched meanwhile (the target
+            # row is one line, but a miss on it cost ~0.3 us per sample in the loss)
+            prefetch_row(X[order[k + 1]])
+            prefetch_row(Y[order[k + 1]])
         x = X[i]
         # forward; layer 0 first applies the previous sample's deferred step if one is pending
         first = 0
