@@ -8,17 +8,22 @@ updates). The row-streaming operations keep a chunk of up to 8 vectors in regist
 go past (_bfwd: a sample's output, _bgrad_step: a row's gradient over the batch), chunk sizes
 balanced (a 13-vector row is 6 + 7, never a lone latency-bound vector).
 
+``_bscan`` lists a row's non-zero inputs with a vector compress (LLVM 19+; lane by lane, still
+branch-free, before that), the same list as the scalar scan of rows.py.
+
 Every operation does exactly the arithmetic its comment states, element by element in IEEE
 order; the only reordered sums are the dot products of ``_bdot4`` (per-lane partial sums, then a
 fixed pairwise reduction, the numbers of vector._vdot).
 """
 
-from llvmlite import ir
+from llvmlite import binding, ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 LINE = 64
+# a vector compress in a register (LLVM 19+); the fall-back stores lane by lane
+COMPRESS = binding.llvm_version_info >= (19,)
 
 
 def _lanes_of(dtype):
@@ -216,21 +221,20 @@ def _bscan(typingctx, inp, r, Idx, Xv, s, o, n):
         ip = builder.gep(ip, [args[5]])
         vp = builder.gep(vp, [args[5]])
         mod = builder.module
-        fname = "f32" if nl == 16 else "f64"
-        cmp_v = cgutils.get_or_insert_function(
-            mod, ir.FunctionType(vty, [vty, mty, vty]),
-            f"llvm.experimental.vector.compress.v{nl}{fname}")
-        cmp_i = cgutils.get_or_insert_function(
-            mod, ir.FunctionType(ivty, [ivty, mty, ivty]),
-            f"llvm.experimental.vector.compress.v{nl}i32")
-        bits = ir.IntType(nl)
-        pop = cgutils.get_or_insert_function(mod, ir.FunctionType(bits, [bits]),
-                                             f"llvm.ctpop.i{nl}")
+        if COMPRESS:
+            fname = "f32" if nl == 16 else "f64"
+            cmp_v = cgutils.get_or_insert_function(
+                mod, ir.FunctionType(vty, [vty, mty, vty]),
+                f"llvm.experimental.vector.compress.v{nl}{fname}")
+            cmp_i = cgutils.get_or_insert_function(
+                mod, ir.FunctionType(ivty, [ivty, mty, ivty]),
+                f"llvm.experimental.vector.compress.v{nl}i32")
+            bits = ir.IntType(nl)
+            pop = cgutils.get_or_insert_function(mod, ir.FunctionType(bits, [bits]),
+                                                 f"llvm.ctpop.i{nl}")
         cnt = cgutils.alloca_once_value(builder, ir.Constant(i64, 0))
         lane_ids = ir.Constant(ivty, list(range(nl)))
         zero = ir.Constant(vty, [0.0] * nl)
-        undef_v = ir.Constant(vty, ir.Undefined)
-        undef_i = ir.Constant(ivty, ir.Undefined)
         nv = builder.udiv(args[6], ir.Constant(i64, nl))
         with cgutils.for_range(builder, nv) as loop:
             base = builder.mul(loop.index, ir.Constant(i64, nl))
@@ -238,12 +242,20 @@ def _bscan(typingctx, inp, r, Idx, Xv, s, o, n):
             mask = builder.fcmp_unordered("!=", x, zero)
             ids = builder.add(_splat(builder, builder.trunc(base, i32), ivty), lane_ids)
             c = builder.load(cnt)
-            _vstore(builder, builder.call(cmp_v, [x, mask, undef_v]), _vptr(builder, vp, c, vty),
-                    vty)
-            builder.store(builder.call(cmp_i, [ids, mask, undef_i]),
-                          builder.bitcast(builder.gep(ip, [c]), ivty.as_pointer()), align=4)
-            k = builder.zext(builder.call(pop, [builder.bitcast(mask, bits)]), i64)
-            builder.store(builder.add(c, k), cnt)
+            if COMPRESS:
+                _vstore(builder, builder.call(cmp_v, [x, mask, ir.Constant(vty, ir.Undefined)]),
+                        _vptr(builder, vp, c, vty), vty)
+                builder.store(builder.call(cmp_i, [ids, mask, ir.Constant(ivty, ir.Undefined)]),
+                              builder.bitcast(builder.gep(ip, [c]), ivty.as_pointer()), align=4)
+                k = builder.zext(builder.call(pop, [builder.bitcast(mask, bits)]), i64)
+                builder.store(builder.add(c, k), cnt)
+            else:  # an older LLVM: lane by lane, still without a branch
+                for j in range(nl):
+                    lane = ir.Constant(i32, j)
+                    builder.store(builder.extract_element(x, lane), builder.gep(vp, [c]))
+                    builder.store(builder.extract_element(ids, lane), builder.gep(ip, [c]))
+                    c = builder.add(c, builder.zext(builder.extract_element(mask, lane), i64))
+                builder.store(c, cnt)
         return builder.load(cnt)
 
     return types.int64(inp, r, Idx, Xv, s, o, n), codegen

@@ -198,3 +198,23 @@ def test_an_epoch_split_over_chunks_equals_one_call(dtype):
     _, first = run_batches(p, order[:64], batch_size=32)
     _, second = run_batches(dict(p, params=first["params"]), order[64:], batch_size=32)
     np.testing.assert_array_equal(second["params"], whole["params"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_strided_inputs_give_the_same_numbers(dtype):
+    """X rows that are not contiguous take the scalar scan of the non-zero inputs instead of the
+    vector one: the same lists, so the same numbers."""
+    p = sparse_problem((40, 33, 5), "relu", "softmax", "cross_entropy", dtype, 45)
+    order = np.random.default_rng(9).permutation(45)
+    _, dense = run_batches(p, order, batch_size=8)
+    wide = np.zeros((45, 80), dtype)
+    wide[:, ::2] = p["X"]
+    q = copy_problem(p)
+    X = wide[:, ::2]  # not copied (copy_problem would make it contiguous)
+    assert not X.flags.c_contiguous
+    t = q["dtype"].type
+    res = batches._train_batches(q["params"], q["grads"], q["acts"], q["dacts"], X, q["Y"],
+                                 order, q["layout"], q["activations"], q["loss"], t(0.05), t(0),
+                                 t(0), t(0), 8)
+    assert res[2] == 45
+    np.testing.assert_array_equal(q["params"], dense["params"])
