@@ -260,6 +260,8 @@ def _epoch_batches(work, playout, A, D, idx, xval, ioff, nnz, cur, cnt, pos, uro
         stop = min(start + batch_size, m)
         nb = stop - start
         rmap0 = order[start:stop]
+        for s in range(nb):  # a hint only: the batch's target rows, needed by the losses
+            prefetch_row(Y[order[start + s]])
         # ---- forward of the batch with the batch-start weights
         for l in range(L):
             W, b = _work_views(work, playout, l)
