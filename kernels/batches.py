@@ -36,6 +36,7 @@ from .config import jit
 from .epochs import argmax_equal
 from .loss import loss_forward_backward
 from .prefetch import prefetch_row
+from .rows import clip_gradient
 from .workspace import (_aligned_zeros, _copy_in, _copy_out, _padded_layout, _work_views)
 
 # Cache blocking (bytes; L1 data cache ~32 KiB, L2 ~1 MiB per core)
@@ -45,16 +46,6 @@ TILE_BYTES = 24576  # columns per tile in the gradient step: B * tile width of d
 NARROW = 2  # layers of at most this many vectors per row sum their gradient rows in place
 PREFETCH = 4  # input rows are prefetched this many samples ahead
 MAX_BATCH = 1024  # larger batches use sgd.train_epoch_batches (scratch grows with B)
-
-@jit
-def _clip(g, clip_value):
-    if clip_value > 0:
-        if g > clip_value:
-            return clip_value
-        if g < -clip_value:
-            return -clip_value
-    return g
-
 
 @jit
 def _bmat(buf, playout, l, bmax):
@@ -180,7 +171,7 @@ def _step_layer(W, b, Dz, nb, idx, xval, o, nnz, l, cnt, pos, urows, ss, xv, gb,
         else:
             for i in range(fan_in):
                 for j in range(stride):
-                    W[i, j] -= lr * _clip(scale * G[i, j], clip_value)
+                    W[i, j] -= lr * clip_gradient(scale * G[i, j], clip_value)
                     G[i, j] = 0
         _step_bias(b, Dz, nb, gb, lr, scale, clip_value)
         return
@@ -235,7 +226,7 @@ def _step_bias(b, Dz, nb, gb, lr, scale, clip_value):
             b[j] -= lr * (scale * gb[j])
     else:
         for j in range(stride):
-            b[j] -= lr * _clip(scale * gb[j], clip_value)
+            b[j] -= lr * clip_gradient(scale * gb[j], clip_value)
 
 
 @jit

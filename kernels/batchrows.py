@@ -21,69 +21,16 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-LINE = 64
+from .vector import LINE, _align, _data, _hsum, _lanes_of, _splat, _vload, _vstore
+from .vector import _row_base as _row
+from .vector import _vec_ptr as _vptr
+
 # a vector compress in a register (LLVM 19+); the fall-back stores lane by lane
 COMPRESS = binding.llvm_version_info >= (19,)
 
 
-def _lanes_of(dtype):
-    return LINE // (dtype.bitwidth // 8)
-
-
 def _vty(context, dtype):
     return ir.VectorType(context.get_data_type(dtype), _lanes_of(dtype))
-
-
-def _vptr(builder, base, offset, vty):
-    return builder.bitcast(builder.gep(base, [offset]), vty.as_pointer())
-
-
-def _align(vty):
-    return 4 if isinstance(vty.element, ir.FloatType) else 8
-
-
-def _vload(builder, ptr, vty):
-    return builder.load(ptr, align=_align(vty))
-
-
-def _vstore(builder, value, ptr, vty):
-    builder.store(value, ptr, align=_align(vty))
-
-
-def _splat(builder, x, vty):
-    undef = ir.Constant(vty, ir.Undefined)
-    v = builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
-    mask = ir.Constant(ir.VectorType(ir.IntType(32), vty.count), [0] * vty.count)
-    return builder.shuffle_vector(v, undef, mask)
-
-
-def _row(context, builder, aryty, ary_val, row):
-    # element pointer to A[row, 0] of a 2-d array, and its row length in vectors
-    ary = context.make_array(aryty)(context, builder, ary_val)
-    stride0 = cgutils.unpack_tuple(builder, ary.strides, 2)[0]
-    ncols = cgutils.unpack_tuple(builder, ary.shape, 2)[1]
-    byte = builder.bitcast(ary.data, ir.IntType(8).as_pointer())
-    rowp = builder.gep(byte, [builder.mul(row, stride0)])
-    elem = context.get_data_type(aryty.dtype)
-    nv = builder.udiv(ncols, ir.Constant(ncols.type, _lanes_of(aryty.dtype)))
-    return builder.bitcast(rowp, elem.as_pointer()), nv
-
-
-def _data(context, builder, aryty, ary_val):
-    return context.make_array(aryty)(context, builder, ary_val).data
-
-
-def _hsum(builder, v):
-    # fixed pairwise reduction: halves added until one lane is left (as vector._hsum)
-    n = v.type.count
-    i32 = ir.IntType(32)
-    while n > 1:
-        h = n // 2
-        lo = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, h), list(range(h))))
-        hi = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, h), list(range(h, n))))
-        v = builder.fadd(lo, hi)
-        n = h
-    return builder.extract_element(v, ir.Constant(i32, 0))
 
 
 def _is_vec(a, dtype, ndim=1):
