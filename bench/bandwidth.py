@@ -33,7 +33,7 @@ algorithm must move, measured on MNIST with a network trained for one epoch
 
 Charging each at its measured rate gives microseconds per sample and the bound in samples/s:
 "bound" with aligned W0 rows and W1's backward at the L1 rate (what a kernel could reach with
-padded rows and W1's rows kept in L1), "bound, current layout" with plain (unaligned) W0 rows and
+padded rows and W1's rows kept in L1), "bound, unpadded rows" with plain (unaligned) W0 rows and
 W1's backward at the 64-row rate. Not charged: the input row (3 KB, prefetched from memory),
 biases and activations (in L1), arithmetic. Both are bounds from memory traffic only. The bound
 and fastmlp's fraction of it are computed per round (paired) and summarised as medians.
@@ -267,8 +267,9 @@ TRAFFIC_KEYS = ("W0 rows updated (deferred; read + write)", "W0 rows only read",
 VARIANTS = {
     # padded (64-byte aligned) W0 rows; W1's active rows kept in L1 between forward and backward
     "bound": ("update L2, aligned rows", "stream L2", "stream L2", "update L1", "update L1"),
-    # fastmlp's layout: plain 200-element rows; W1's 64 active rows do not fit the L1d
-    "bound, current layout": ("update L2, unaligned rows", "stream L2", "stream L2",
+    # plain 200-element rows (the public layout, before the padded work copy); W1's 64 active
+    # rows do not fit the L1d
+    "bound, unpadded rows": ("update L2, unaligned rows", "stream L2", "stream L2",
                               "update 64 rows (W1 active)", "update L1"),
 }
 
