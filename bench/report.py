@@ -70,18 +70,18 @@ def bound_tables(rep):
             cells.append(f"{r['median']:.0f} ({r['min']:.0f}–{r['max']:.0f})" +
                          (f", {ws / 1024:.0f} KiB" if ws else ""))
         out.append(f"| {name} | {cells[0]} | {cells[1]} |")
-    out += ["", "| dtype | KB/sample | bound: µs/sample → samples/s, median of rounds (min–max) | bound, current layout | fastmlp train_epoch, same rounds | fastmlp / bound (paired) | fastmlp / bound, current layout |",
+    out += ["", "| dtype | KB/sample | bound: µs/sample → samples/s, median of rounds (min–max) | bound, unpadded rows | fastmlp train_epoch, same rounds | fastmlp / bound (paired) | fastmlp / bound, unpadded rows |",
             "|---|---|---|---|---|---|---|"]
     for dt in ("float32", "float64"):
         d = b[dt]
         cells = []
-        for v in ("bound", "bound, current layout"):
+        for v in ("bound", "bound, unpadded rows"):
             u, s = d[v]["us_per_sample"], d[v]["samples_per_s"]
             cells.append(f"{u['median']:.2f} → {s['median']:,.0f} ({s['min']:,.0f}–{s['max']:,.0f})")
         f = d["fastmlp_samples_per_s"]
         pct = [f"{100 * d[v]['fastmlp_fraction']['median']:.0f}% "
                f"({100 * d[v]['fastmlp_fraction']['min']:.0f}–{100 * d[v]['fastmlp_fraction']['max']:.0f}%)"
-               for v in ("bound", "bound, current layout")]
+               for v in ("bound", "bound, unpadded rows")]
         out.append(f"| {dt} | {d['total_bytes_per_sample'] / 1e3:.0f} | {cells[0]} | {cells[1]} | "
                    f"{f['median']:,.0f} | {pct[0]} | {pct[1]} |")
     return out

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from . import __version__, datasets, persistence, plotting
+from . import __version__, backends, datasets, persistence, plotting
 from .backends import NAMES as BACKEND_NAMES
 from .estimators import MLPClassifier
 from .params import PARAMS
@@ -248,6 +248,11 @@ def train(args):
                       + ", inactive hidden units " + " ".join(f"{v:.0%}" for v in d["inactive"]),
                       file=out)
 
+    per_sample = args.batch_size == 1
+    first_run = not backends.compiled_before(args.backend, args.dtype, per_sample)
+    if first_run and not args.quiet:
+        print("compiling the kernels for this machine: the first run takes ~10 s longer "
+              "(once; later runs load them from the cache)", file=sys.stderr)
     tic = time.perf_counter()
     try:
         model.fit(X_train, y_train, epoch_callback=report)
@@ -265,6 +270,8 @@ def train(args):
         print(msg, file=sys.stderr)
         return 130
     total = time.perf_counter() - tic
+    if first_run:
+        backends.mark_compiled(args.backend, args.dtype, per_sample)
     train_seconds = sum(h["seconds"] for h in history)
     # the model as it ends (early stopping may restore an earlier epoch's best weights)
     test_accuracy = model.score(X_test, y_test)

@@ -7,8 +7,10 @@ from .activations import activation_backward, activation_forward
 from .dense import clip_gradient, dense_backward, dense_backward_sgd, dense_forward
 from .loss import loss_forward_backward
 from .network import (layer_slice, layer_views, network_backward, network_backward_sgd,
-                      network_forward, sgd_update)
-from .sgd import argmax_equal, predict, train_epoch
+                      network_forward)
+from .updates import sgd_update
+from .epochs import predict
+from .sgd import argmax_equal, train_epoch
 
 __all__ = [
     "activation_forward", "activation_backward", "dense_forward", "dense_backward",

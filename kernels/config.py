@@ -6,8 +6,13 @@
   a sum. That is what lets an FP reduction (a dot product) vectorise; IEEE order forces one add
   after the other (~4 cycles each). It does NOT assume away NaN/inf (no ``nnan``/``ninf``), so a
   NaN or inf still propagates to the loss and divergence detection still works. It is used for
-  dot products only (``dense.row_dot``, ``dense.dot_update_row``); the reference's BLAS
-  reorders those sums too.
+  dot products only (``rows._row_dot``, ``rows._dot_update_row`` on rows that are not whole
+  64-byte vectors); the reference's BLAS reorders those sums too. The vector row operations
+  (vector.py) emit their LLVM code directly and need no flag: their one reordered sum, the same
+  dot product, is written out as partial sums per lane and a fixed pairwise reduction.
+- boundscheck does not reach inside the vector row operations (raw pointer arithmetic): their
+  preconditions (a padded, C-contiguous work buffer, rows in range) hold by construction
+  (workspace.py) and are tested against NumPy (tests/test_vector.py).
 - cache=True: compiled machine code is stored on disk, so a new process loads it instead of
   compiling (see ``NUMBA_CACHE_DIR`` when the package directory is read-only). Numba checks a
   cached function only against its own file, but a kernel inlines the kernels it calls from

@@ -21,8 +21,7 @@ from .prefetch import prefetch_row
 from .rows import _nonzero_rows, _nonzero_union, _row_dot, _update_row, clip_gradient
 from .vector import (_vaxpy, _vaxpy4, _vdot, _vdot_update, _vforward_rows, _vforward_union,
                      _vupdate)
-from .workspace import (lanes, _aligned_zeros, _copy_in, _copy_out, _copy_slots_out, _padded_layout,
-                        _work_slot, _work_views)
+from .workspace import _work_slot, _work_views, copy_back, lanes, new_work
 
 ROW_BLOCK = 128  # rows per block in _forward_pending; ~25 active rows fit in L1
 
@@ -124,13 +123,45 @@ def _backward_sgd_rows(dinp, dz, inp, idx, nnz, W, inp_relu, lr, alpha, clip_val
 
 
 @jit
-def _epoch_per_sample(work, playout, acts, dacts, idx, ioff, nnz, pidx, X, Y, order,
-                      activations, loss, lr, alpha, clip_value):
+def _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, first):
+    # forward of x through layers first, ..., L - 1 (the earlier ones' outputs already in acts):
+    # out = act(b + sum over the non-zero inputs i of inp[i] * W[i]), the rows in order, out's
+    # partial sums in registers (vector._vforward_rows). Leaves each layer's non-zero input
+    # rows in idx[ioff[l]:][:nnz[l]] for the backward.
+    for l in range(first, playout.shape[0]):
+        W, b = _work_views(work, playout, l)
+        fan_in, fan_out, stride = playout[l, 0], playout[l, 1], playout[l, 2]
+        out = _work_slot(acts, playout, l)
+        inp = x if l == 0 else _work_slot(acts, playout, l - 1)[:fan_in]
+        rows = idx[ioff[l]:]
+        for j in range(stride):
+            out[j] = b[j]
+        nnz[l] = _nonzero_rows(rows, inp)
+        _vforward_rows(out, inp, rows, nnz[l], W)
+        activation_forward(out[:fan_out], activations[l])
+
+
+@jit
+def _scratch(playout):
+    # (idx, ioff, nnz): each layer's non-zero input rows, layer l's part of idx at ioff[l]
+    L = playout.shape[0]
+    ioff = np.zeros(L + 1, np.int64)
+    for l in range(L):
+        ioff[l + 1] = ioff[l] + playout[l, 0]
+    return np.empty(ioff[L], np.int64), ioff, np.zeros(L, np.int64)
+
+
+@jit
+def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss, lr, alpha,
+                      clip_value):
     # work: padded weights (workspace.py)  acts, dacts: padded slots, zero pads
-    # idx: (sum fan_in,) int64 scratch, layer l's part at ioff[l]  nnz: (L,)  pidx: (n_in,)
     # X: (n, n_in)  Y: (n, n_out)  order: (m,) int64
     # returns (loss_sum, n_correct, n_done); n_done < m: order[n_done] gave a non-finite loss
     L = playout.shape[0]
+    # scratch, allocated once per call (nothing per sample): the non-zero input rows of every
+    # layer, and layer 0's pending rows
+    idx, ioff, nnz = _scratch(playout)
+    pidx = np.empty(playout[0, 0], np.int64)
     m = order.shape[0]
     loss_sum = 0.0
     n_correct = 0
@@ -141,33 +172,33 @@ def _epoch_per_sample(work, playout, acts, dacts, idx, ioff, nnz, pidx, X, Y, or
     for k in range(m):
         i = order[k]
         if k + 1 < m:
-            prefetch_row(X[order[k + 1]])  # a hint only: the next row, fetched meanwhile
+            # hints only: the next sample's input and target rows, fetched meanwhile (the target
+            # row is one line, but a miss on it cost ~0.3 us per sample in the loss)
+            prefetch_row(X[order[k + 1]])
+            prefetch_row(Y[order[k + 1]])
         x = X[i]
-        # forward
-        for l in range(L):
-            W, b = _work_views(work, playout, l)
-            fan_in, fan_out, stride = playout[l, 0], playout[l, 1], playout[l, 2]
-            out = _work_slot(acts, playout, l)
-            inp = x if l == 0 else _work_slot(acts, playout, l - 1)[:fan_in]
-            rows = idx[ioff[l]:]
-            for j in range(stride):
+        # forward; layer 0 first applies the previous sample's deferred step if one is pending
+        first = 0
+        if pending:
+            W, b = _work_views(work, playout, 0)
+            out = _work_slot(acts, playout, 0)
+            for j in range(playout[0, 2]):
                 out[j] = b[j]
-            if l == 0 and pending and clip_value == 0 and lanes(W) == 16:
+            if clip_value == 0 and lanes(W) == 16:
                 # one pass over the union of the previous and this sample's non-zero pixels:
                 # a pending row is stepped, then (if active) added with its new values. Float32
                 # only: a float64 row is 25 vectors, 4 register blocks, and walking the union
                 # 4 times costs more than it saves (measured 0.89x vs 1.13x in float32)
-                n = _nonzero_union(rows, inp, X[prev])
-                _vforward_union(out, inp, X[prev], rows, n, W, dz0, lr)
-            elif l == 0 and pending:
-                pnnz = _nonzero_rows(pidx, X[prev])
-                n = _nonzero_rows(rows, inp)
-                _forward_pending(out, inp, rows, n, W, X[prev], pidx, pnnz, dz0, lr, clip_value)
+                n = _nonzero_union(idx, x, X[prev])
+                _vforward_union(out, x, X[prev], idx, n, W, dz0, lr)
             else:
-                n = _nonzero_rows(rows, inp)
-                _vforward_rows(out, inp, rows, n, W)
-            nnz[l] = n  # layer 0's rows are not used again when its step is deferred
-            activation_forward(out[:fan_out], activations[l])
+                pnnz = _nonzero_rows(pidx, X[prev])
+                n = _nonzero_rows(idx, x)
+                _forward_pending(out, x, idx, n, W, X[prev], pidx, pnnz, dz0, lr, clip_value)
+            nnz[0] = n  # layer 0's rows are not used again when its step is deferred
+            activation_forward(out[:playout[0, 1]], activations[0])
+            first = 1
+        _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, first)
         pending = False
         n_out = playout[L - 1, 1]
         out = _work_slot(acts, playout, L - 1)[:n_out]
@@ -207,39 +238,33 @@ def _epoch_per_sample(work, playout, acts, dacts, idx, ioff, nnz, pidx, X, Y, or
     return loss_sum, n_correct, m
 
 
-@jit
 def _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr, alpha,
                       clip_value):
     # train_epoch at batch size 1 without clip_norm: copy the weights into the padded work
-    # buffer, run the epoch there, copy them (and the last sample's acts/dacts) back
-    work, playout, acts_p, dacts_p = _new_work(params, layout)
-    result = _train_work(work, playout, acts_p, dacts_p, X, Y, order, activations, loss, lr,
-                         alpha, clip_value)
-    _copy_out(params, layout, work, playout)
-    _copy_slots_out(acts, layout, acts_p, playout)
-    _copy_slots_out(dacts, layout, dacts_p, playout)
+    # buffer, run the compiled epoch there, copy them (and the last sample's acts/dacts) back.
+    # Plain Python around one compiled call (see workspace.new_work)
+    work, playout, acts_p, dacts_p = new_work(params, layout)
+    result = _epoch_per_sample(work, playout, acts_p, dacts_p, X, Y, order, activations, loss,
+                               lr, alpha, clip_value)
+    copy_back(params, acts, dacts, layout, work, acts_p, dacts_p, playout)
     return result
 
 
-@jit
-def _new_work(params, layout):
-    # (work, playout, acts, dacts): params copied into a new padded work buffer (workspace.py)
-    playout, n_work, n_acts = _padded_layout(layout, params)
-    work = _aligned_zeros(n_work, params)
-    _copy_in(work, playout, params, layout)
-    return work, playout, _aligned_zeros(n_acts, params), _aligned_zeros(n_acts, params)
+def predict(out, X, params, acts, layout, activations):
+    # out: (n, n_out)  X: (n, n_in)  acts: (A,) scratch (left holding the last row's outputs)
+    work, playout, acts_p, dacts_p = new_work(params, layout)
+    _predict_work(out, X, work, playout, acts_p, activations)
+    copy_back(params, acts, np.zeros_like(acts), layout, work, acts_p, dacts_p, playout)
 
 
 @jit
-def _train_work(work, playout, acts, dacts, X, Y, order, activations, loss, lr, alpha,
-                clip_value):
-    # _epoch_per_sample with its scratch allocated (once per call)
+def _predict_work(out, X, work, playout, acts, activations):
+    # out[i] = the network's output for X[i], on the padded work buffer
+    idx, ioff, nnz = _scratch(playout)
     L = playout.shape[0]
-    ioff = np.zeros(L + 1, np.int64)
-    for l in range(L):
-        ioff[l + 1] = ioff[l] + playout[l, 0]
-    idx = np.empty(ioff[L], np.int64)
-    nnz = np.zeros(L, np.int64)
-    pidx = np.empty(playout[0, 0], np.int64)
-    return _epoch_per_sample(work, playout, acts, dacts, idx, ioff, nnz, pidx, X, Y, order,
-                             activations, loss, lr, alpha, clip_value)
+    n_out = playout[L - 1, 1]
+    for i in range(X.shape[0]):
+        _forward_layers(acts, idx, ioff, nnz, X[i], work, playout, activations, 0)
+        last = _work_slot(acts, playout, L - 1)
+        for j in range(n_out):
+            out[i, j] = last[j]

@@ -1,34 +1,24 @@
-"""The compiled epoch: every sample of a chunk trained in ONE call, and batch prediction.
+"""``train_epoch``, the one entry point of training: every sample of a chunk trained in ONE
+compiled call, and the general mini-batch epoch.
 
 The Python loop around ``train_epoch`` does epochs, shuffling, schedules and progress; this
-module only computes. ``train_epoch`` hands the whole chunk to one of two compiled epochs
-(per-sample SGD, or mini-batches). No allocation per sample and no RNG: the caller passes
-buffers and the order.
+module only picks the compiled epoch: per-sample SGD (epochs.py), mini-batches without weight
+decay or clip_norm (batches.py), or the general mini-batch epoch below (weight decay, clip_norm,
+batches beyond batches.MAX_BATCH) on the public flat buffers. No allocation per sample and no
+RNG: the caller passes buffers and the order.
 """
 
 import math
 
 import numpy as np
 
+from .batches import MAX_BATCH, _train_batches
 from .config import jit
-from .epochs import _train_per_sample
+from .epochs import _train_per_sample, argmax_equal
 from .loss import loss_forward_backward
-from .network import (apply_pending, backward_sample, backward_sgd_sample, forward_sample,
-                      idx_offset, layer_slice, mark_rows, sgd_update, sgd_update_rows)
+from .network import _backward_sample, _forward_sample, _idx_offset, layer_slice
+from .updates import _mark_rows, _sgd_update_rows, sgd_update
 from .prefetch import prefetch_row
-
-
-@jit
-def argmax_equal(out, target):
-    # 1 if argmax(out) == argmax(target) (first maximum wins, as np.argmax), else 0
-    a = 0
-    t = 0
-    for j in range(1, out.shape[0]):
-        if out[j] > out[a]:
-            a = j
-        if target[j] > target[t]:
-            t = j
-    return 1 if a == t else 0
 
 
 def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
@@ -43,67 +33,24 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     if batch_size == 1 and clip_norm == 0:
         return _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr,
                                  alpha, clip_value)
+    if alpha == 0 and clip_norm == 0 and batch_size <= MAX_BATCH:
+        # mini-batches without weight decay or clip_norm (the common case): batches.py
+        return _train_batches(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
+                              lr, alpha, clip_value, clip_norm, batch_size)
     return train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activations,
                                loss, lr, alpha, clip_value, clip_norm, batch_size)
 
 
 @jit
-def sample_forward_loss(acts, dacts, idx, nnz, X, Y, i, params, layout, activations, loss,
-                        prev, pidx, pnnz, lr, clip_value):
-    # forward of X[i] (applying a pending layer-0 update, see forward_sample), then the loss and
-    # the output gradient; returns (loss, 1 if the prediction is right else 0)
+def _sample_forward_loss(acts, dacts, idx, nnz, X, Y, i, params, layout, activations, loss):
+    # forward of X[i], then the loss and the output gradient; returns (loss, 1 if the
+    # prediction is right else 0)
     L = layout.shape[0]
     out_slot = layer_slice(acts, layout, L - 1)
-    forward_sample(acts, idx, nnz, X[i], params, layout, activations, X[prev], pidx, pnnz,
-                   layer_slice(dacts, layout, np.int64(0)), lr, clip_value)
+    _forward_sample(acts, idx, nnz, X[i], params, layout, activations)
     value = loss_forward_backward(layer_slice(dacts, layout, L - 1), out_slot, Y[i],
                                   activations[L - 1], loss)
     return value, argmax_equal(out_slot, Y[i])
-
-
-@jit
-def train_epoch_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr,
-                           alpha, clip_value):
-    # batch size 1 without clip_norm: forward, loss, and backward fused with the update, sample
-    # after sample. Shapes and result as in train_epoch.
-    L = layout.shape[0]
-    m = order.shape[0]
-    loss_sum = 0.0
-    n_correct = 0
-    # with no weight decay, layer 0's row update is deferred into the next sample's forward
-    # (the same numbers; each row of the largest matrix is fetched once per sample, not twice)
-    defer = alpha == 0
-    # scratch for the compacted non-zero input rows of every layer: allocated once per call,
-    # nothing is allocated per sample
-    idx = np.empty(idx_offset(layout, L), np.int64)
-    nnz = np.empty(L, np.int64)
-    pidx = np.empty(layout[0, 0], np.int64)  # rows of the pending layer-0 update
-    # np.int64(0), not 0: a literal 0 reaching a call would compile a second specialisation
-    pnnz = np.int64(0)
-    prev = np.int64(0)  # row of X whose layer-0 update is pending
-    for k in range(m):
-        i = order[k]
-        if k + 1 < m:
-            prefetch_row(X[order[k + 1]])  # a hint only: the next row, fetched meanwhile
-        # with defer, the previous sample's layer-0 update is applied inside (pnnz rows)
-        value, correct = sample_forward_loss(acts, dacts, idx, nnz, X, Y, i, params, layout,
-                                             activations, loss, prev, pidx, pnnz, lr, clip_value)
-        pnnz = np.int64(0)
-        if not math.isfinite(value):
-            return loss_sum, n_correct, k
-        loss_sum += value
-        n_correct += correct
-        backward_sgd_sample(dacts, params, acts, idx, nnz, X[i], layout, activations, lr, alpha,
-                            clip_value, defer)
-        if defer:
-            pnnz = nnz[0]
-            for k0 in range(pnnz):  # a loop, not a slice copy: no shape-check code
-                pidx[k0] = idx[k0]
-            prev = i
-    if pnnz > 0:
-        apply_pending(params, layout, X[prev], pidx, pnnz, layer_slice(dacts, layout, np.int64(0)),
-                      lr, clip_value)
-    return loss_sum, n_correct, m
 
 
 @jit
@@ -115,7 +62,7 @@ def train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activat
     m = order.shape[0]
     loss_sum = 0.0
     n_correct = 0
-    idx = np.empty(idx_offset(layout, L), np.int64)
+    idx = np.empty(_idx_offset(layout, L), np.int64)
     nnz = np.empty(L, np.int64)
     # without weight decay or clip_norm, only the weight rows some sample of the batch had a
     # non-zero input for get a gradient; the others stay exactly as they are. So grads is
@@ -136,33 +83,18 @@ def train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activat
             i = order[k]
             if k + 1 < m:
                 prefetch_row(X[order[k + 1]])
-            value, correct = sample_forward_loss(acts, dacts, idx, nnz, X, Y, i, params, layout,
-                                                 activations, loss, i, idx, np.int64(0),
-                                                 params.dtype.type(0), params.dtype.type(0))
+            value, correct = _sample_forward_loss(acts, dacts, idx, nnz, X, Y, i, params, layout,
+                                                  activations, loss)
             if not math.isfinite(value):
                 return loss_sum, n_correct, k
             loss_sum += value
             n_correct += correct
-            backward_sample(grads, dacts, acts, idx, nnz, X[i], params, layout, activations)
+            _backward_sample(grads, dacts, acts, idx, nnz, X[i], params, layout, activations)
             if sparse:
-                mark_rows(touched, tcount, mark, idx, nnz, layout)
+                _mark_rows(touched, tcount, mark, idx, nnz, layout)
         scale = params.dtype.type(1.0 / (stop - start))
         if sparse:
-            sgd_update_rows(params, grads, layout, touched, tcount, mark, scale, lr, clip_value)
+            _sgd_update_rows(params, grads, layout, touched, tcount, mark, scale, lr, clip_value)
         else:
             sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm)
     return loss_sum, n_correct, m
-
-
-@jit
-def predict(out, X, params, acts, layout, activations):
-    # out: (n, n_out)  X: (n, n_in)  acts: (A,) scratch
-    L = layout.shape[0]
-    idx = np.empty(idx_offset(layout, layout.shape[0]), np.int64)
-    nnz = np.empty(L, np.int64)
-    for i in range(X.shape[0]):
-        forward_sample(acts, idx, nnz, X[i], params, layout, activations, X[i], idx,
-                       np.int64(0), acts, params.dtype.type(0), params.dtype.type(0))
-        last = layer_slice(acts, layout, L - 1)
-        for j in range(last.shape[0]):
-            out[i, j] = last[j]

@@ -127,3 +127,57 @@ def _copy_slots_out(acts, layout, acts_p, playout):
         a, ap = layout[l, 4], playout[l, 5]
         for j in range(layout[l, 1]):
             acts[a + j] = acts_p[ap + j]
+
+
+# --- the same set-up in plain NumPy, for the Python entry point (train_epoch): a compiled
+# set-up would be compiled, optimised and machine-coded again inside the compiled epoch that
+# calls it (Numba re-optimises every callee inside each caller), ~2 s more of cold compile
+
+
+def padded_layout(layout, dtype):
+    """(playout, n_work, n_acts) as _padded_layout, in NumPy."""
+    v = ALIGN // np.dtype(dtype).itemsize
+    playout = np.zeros((layout.shape[0], 6), np.int64)
+    p = a = 0
+    for l, (fan_in, fan_out) in enumerate(layout[:, :2]):
+        stride = -(-int(fan_out) // v) * v
+        playout[l] = (fan_in, fan_out, stride, p, p + fan_in * stride, a)
+        p += int(fan_in) * stride + stride
+        a += stride
+    return playout, p, a
+
+
+def aligned_zeros(n, dtype):
+    """(n,) zeros whose first element sits on a 64-byte boundary."""
+    dtype = np.dtype(dtype)
+    raw = np.zeros(n + ALIGN // dtype.itemsize, dtype)
+    off = (-raw.ctypes.data % ALIGN) // dtype.itemsize
+    return raw[off:off + n]
+
+
+def _padded_views(buf, playout, l):
+    fan_in, fan_out, stride, w_off, b_off, _ = (int(v) for v in playout[l])
+    return (buf[w_off:w_off + fan_in * stride].reshape(fan_in, stride)[:, :fan_out],
+            buf[b_off:b_off + fan_out])
+
+
+def new_work(params, layout):
+    """(work, playout, acts, dacts): params copied into a new padded, aligned work buffer."""
+    playout, n_work, n_acts = padded_layout(layout, params.dtype)
+    work = aligned_zeros(n_work, params.dtype)
+    for l, (fan_in, fan_out, w_off, b_off, _) in enumerate(layout):
+        W, b = _padded_views(work, playout, l)
+        W[...] = params[w_off:w_off + fan_in * fan_out].reshape(fan_in, fan_out)
+        b[...] = params[b_off:b_off + fan_out]
+    return work, playout, aligned_zeros(n_acts, params.dtype), aligned_zeros(n_acts, params.dtype)
+
+
+def copy_back(params, acts, dacts, layout, work, acts_p, dacts_p, playout):
+    """params <- work without the pads; acts/dacts <- the padded slots (the last sample's)."""
+    for l, (fan_in, fan_out, w_off, b_off, a_off) in enumerate(layout):
+        W, b = _padded_views(work, playout, l)
+        params[w_off:w_off + fan_in * fan_out].reshape(fan_in, fan_out)[...] = W
+        params[b_off:b_off + fan_out] = b
+        pa = int(playout[l, P_A_OFF])
+        acts[a_off:a_off + fan_out] = acts_p[pa:pa + fan_out]
+        dacts[a_off:a_off + fan_out] = dacts_p[pa:pa + fan_out]

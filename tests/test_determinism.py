@@ -57,8 +57,9 @@ SCRIPT = textwrap.dedent("""
 
     def stats():
         hits = misses = 0
-        sgd = kernels.sgd  # train_epoch is a Python switch between these two compiled epochs
-        for f in (sgd.train_epoch_per_sample, sgd.train_epoch_batches, kernels.predict):
+        # train_epoch and predict are Python switches around these compiled functions
+        for f in (kernels.epochs._epoch_per_sample, kernels.sgd.train_epoch_batches,
+                  kernels.batches._train_batches, kernels.epochs._predict_work):
             hits += sum(f.stats.cache_hits.values())
             misses += sum(f.stats.cache_misses.values())
         return dict(hits=hits, misses=misses)

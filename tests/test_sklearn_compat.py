@@ -183,6 +183,6 @@ def test_training_and_prediction_kernels_release_the_gil():
     """What lets a threaded GridSearchCV(n_jobs=2) use both cores: the compiled epoch and
     predict run without the GIL."""
     from fastmlp import kernels
-    for kernel in (kernels.sgd.train_epoch_per_sample, kernels.sgd.train_epoch_batches,
-                   kernels.predict):
+    for kernel in (kernels.epochs._epoch_per_sample, kernels.sgd.train_epoch_batches,
+                   kernels.batches._train_batches, kernels.epochs._predict_work):
         assert kernel.targetoptions.get("nogil") is True, kernel

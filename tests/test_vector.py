@@ -109,15 +109,18 @@ def test_nonzero_rows_are_compacted_in_order_nan_kept_and_nothing_written_past_t
 def test_work_buffer_rows_are_aligned_whole_vectors_and_copy_back_exactly(dtype):
     layout, P, _ = make_layout((13, 200, 10, 1))
     params = np.random.default_rng(0).standard_normal(P).astype(dtype)
-    work, playout, acts, dacts = epochs._new_work(params, layout)
+    work, playout, acts, dacts = workspace.new_work(params, layout)
     lanes = 64 // np.dtype(dtype).itemsize
     assert work.ctypes.data % 64 == 0 and acts.ctypes.data % 64 == 0 and dacts.ctypes.data % 64 == 0
     assert (playout[:, workspace.P_STRIDE] % lanes == 0).all()
     assert (playout[:, workspace.P_STRIDE] >= layout[:, 1]).all()
     assert (playout[:, workspace.P_W_OFF] % lanes == 0).all()
     back = np.full(P, np.nan, dtype)
-    workspace._copy_out(back, layout, work, playout)
+    workspace.copy_back(back, np.zeros(len(acts)), np.zeros(len(acts)), layout, work, acts, dacts,
+                        playout)
     assert np.array_equal(back, params)
+    jit_layout, n_work, n_acts = workspace._padded_layout(layout, params)
+    assert np.array_equal(jit_layout, playout) and (n_work, n_acts) == (len(work), len(acts))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -128,10 +131,10 @@ def test_pad_columns_stay_exactly_zero_after_training(dtype, alpha, clip_value, 
     weight decay and clipping of 0 give 0. A pad that drifted would leak into nothing visible
     (pads are never copied out), so this is checked on the work buffer itself."""
     p = make_problem((37, 21, 10, 3), hidden=hidden, dtype=dtype, n=64, sparse=True)
-    work, playout, acts, dacts = epochs._new_work(p["params"], p["layout"])
+    work, playout, acts, dacts = workspace.new_work(p["params"], p["layout"])
     t = np.dtype(dtype).type
     order = np.random.default_rng(0).integers(0, 64, 300).astype(np.int64)
-    res = epochs._train_work(work, playout, acts, dacts, p["X"], p["Y"], order, p["activations"],
+    res = epochs._epoch_per_sample(work, playout, acts, dacts, p["X"], p["Y"], order, p["activations"],
                              p["loss"], t(0.05), t(alpha), t(clip_value))
     assert res[2] == 300
     for l in range(len(playout)):
@@ -146,6 +149,6 @@ def test_every_kernel_cache_entry_is_stamped_with_the_hash_of_all_kernel_sources
     """Numba checks a cached function only against its own file; the kernels inline kernels
     from other files, so a stamp per file would let an edit to one file run stale code from
     another. config.py stamps every kernel's entry with one hash of all kernel files."""
-    locator = epochs._train_per_sample._cache._impl.locator
+    locator = epochs._epoch_per_sample._cache._impl.locator
     assert type(locator).__name__.startswith("Kernels")
     assert locator.get_source_stamp() == config.SOURCE_HASH == config._sources_hash()
