@@ -10,6 +10,7 @@ rounds of N random samples each, the starting variant rotating. Prints samples/s
 and the median of the per-round ratios to the first variant.
 """
 import importlib
+import inspect
 import os
 import shutil
 import statistics
@@ -50,8 +51,10 @@ def main(argv):
         params = p0.copy()
         grads, acts, dacts = np.zeros(P, dtype), np.zeros(A, dtype), np.zeros(A, dtype)
         tic = time.perf_counter()
+        # kernels from before L1 take no l1 argument (it follows alpha)
+        l1 = (t(0),) if "l1" in inspect.signature(K.train_epoch).parameters else ()
         res = K.train_epoch(params, grads, acts, dacts, X, Y, order, layout, acts_codes, 0,
-                            t(0.01), t(0), t(0), t(0), B)
+                            t(0.01), t(0), *l1, t(0), t(0), B)
         assert res[2] == len(order), "diverged"
         return time.perf_counter() - tic, params
 

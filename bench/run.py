@@ -74,7 +74,7 @@ class FastMLP:
         t = self.dtype.type
         res = self.backend.train_epoch(self.params, self.grads, self.acts, self.dacts, X, Y,
                                        np.ascontiguousarray(order, np.int64), self.layout, ACTS,
-                                       CE, t(lr), t(0), t(0), t(0), self.B)
+                                       CE, t(lr), t(0), t(0), t(0), t(0), self.B)
         assert res[2] == len(order), "diverged"
 
     def weights(self):

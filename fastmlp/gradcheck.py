@@ -1,9 +1,11 @@
 """``check_gradients``: backpropagation checked against central finite differences.
 
 The objective is exactly what training minimises: the mean per-sample loss over (X, y) plus the
-L2 term ``0.5 * alpha * sum(W**2)`` over the weight matrices (never the biases). Its analytic
+penalty ``0.5 * alpha * sum(W**2) + l1 * sum(|W|)`` over the weight matrices (never the biases;
+``alpha``/``l1`` from the model's ``penalty``, ``alpha`` and ``l1_ratio``). Its analytic
 gradient is taken the way training takes it -- per-sample ``network_backward`` accumulated into
-the flat gradient buffer, then ``sgd_update``'s step ``g = grads / n + alpha * W`` -- through
+the flat gradient buffer, then ``sgd_update``'s step ``g = grads / n + alpha * W + l1 *
+sign(W)`` -- through
 the NumPy reference and, by default, through the Numba kernels too. Everything runs in float64
 on a copy of the model, whatever its dtype; the model itself is never changed.
 
@@ -14,7 +16,8 @@ on a copy of the model, whatever its dtype; the model itself is never changed.
 Per layer the error is ``||g_analytic - g_numeric|| / (||g_analytic|| + ||g_numeric||)``
 (0 when both vanish), for the weights and the biases separately. Near a ReLU kink (a hidden
 unit with pre-activation within ``eps`` of 0) finite differences are not meaningful; use
-smooth activations or nudge X if such a point trips the check.
+smooth activations or nudge X if such a point trips the check. The same holds for L1 at a
+weight within ``eps`` of 0 (|W| has a kink there).
 """
 
 import numpy as np
@@ -41,8 +44,9 @@ def _buffers(layout):
     return np.zeros(n_acts), np.zeros(n_acts)
 
 
-def objective(params, layout, X, Y, activations, loss, alpha, backend=reference):
-    """Mean loss over the rows of (X, Y) plus 0.5 * alpha * sum of squared weights (float)."""
+def objective(params, layout, X, Y, activations, loss, alpha, backend=reference, l1=0.0):
+    """Mean loss over the rows of (X, Y) plus 0.5 * alpha * sum of squared weights plus
+    l1 * sum of absolute weights (float)."""
     acts, dacts = _buffers(layout)
     L = layout.shape[0]
     out_slot = backend.layer_slice(acts, layout, L - 1)
@@ -52,10 +56,12 @@ def objective(params, layout, X, Y, activations, loss, alpha, backend=reference)
         backend.network_forward(acts, X[i], params, layout, activations)
         total += float(backend.loss_forward_backward(dz, out_slot, Y[i], activations[L - 1], loss))
     coefs, _ = coef_views(params, layout)
-    return total / X.shape[0] + 0.5 * alpha * sum(float(np.sum(W * W)) for W in coefs)
+    return (total / X.shape[0] + 0.5 * alpha * sum(float(np.sum(W * W)) for W in coefs)
+            + l1 * sum(float(np.sum(np.abs(W))) for W in coefs))
 
 
-def analytic_gradient(params, layout, X, Y, activations, loss, alpha, backend=reference):
+def analytic_gradient(params, layout, X, Y, activations, loss, alpha, backend=reference,
+                      l1=0.0):
     """The gradient of :func:`objective` as training computes it, flat like params."""
     acts, dacts = _buffers(layout)
     grads = np.zeros_like(params)
@@ -66,9 +72,11 @@ def analytic_gradient(params, layout, X, Y, activations, loss, alpha, backend=re
         backend.network_forward(acts, X[i], params, layout, activations)
         backend.loss_forward_backward(dz, out_slot, Y[i], activations[L - 1], loss)
         backend.network_backward(grads, dacts, acts, X[i], params, layout, activations)
-    # sgd_update with lr = 1 and no clipping leaves the step g = grads / n + alpha * W in grads
+    # sgd_update with lr = 1 and no clipping leaves the step g = grads / n + alpha * W
+    # + l1 * sign(W) in grads
     step = params.copy()
-    backend.sgd_update(step, grads, layout, 1.0 / X.shape[0], 1.0, float(alpha), 0.0, 0.0)
+    backend.sgd_update(step, grads, layout, 1.0 / X.shape[0], 1.0, float(alpha), float(l1),
+                       0.0, 0.0)
     return grads
 
 
@@ -94,7 +102,8 @@ def check_gradients(model, X, y, eps=1e-6, tol=1e-6, backends=("reference", "num
     m, X, Y, activations, loss = _prepared(model, X, y)
     layout = m.layout_
     params = m.params_.astype(np.float64)
-    alpha = float(m.alpha)
+    settings = m._resolve()
+    alpha, l1 = float(settings.l2), float(settings.l1)
     for name in backends:
         if name not in BACKENDS:
             raise ValueError(f"backend {name!r} is not supported; expected one of "
@@ -109,15 +118,16 @@ def check_gradients(model, X, y, eps=1e-6, tol=1e-6, backends=("reference", "num
     for k in idx:
         orig = params[k]
         params[k] = orig + eps
-        up = objective(params, layout, X, Y, activations, loss, alpha)
+        up = objective(params, layout, X, Y, activations, loss, alpha, l1=l1)
         params[k] = orig - eps
-        down = objective(params, layout, X, Y, activations, loss, alpha)
+        down = objective(params, layout, X, Y, activations, loss, alpha, l1=l1)
         params[k] = orig
         numeric[k] = (up - down) / (2 * eps)
     layers = []
     worst = 0.0
     for name in backends:
-        g = analytic_gradient(params, layout, X, Y, activations, loss, alpha, get_backend(name))
+        g = analytic_gradient(params, layout, X, Y, activations, loss, alpha, get_backend(name),
+                              l1=l1)
         for l, (fan_in, fan_out, w_off, b_off, _) in enumerate(layout):
             w = slice(int(w_off), int(b_off))
             b = slice(int(b_off), int(b_off + fan_out))

@@ -30,8 +30,9 @@ Losses (per sample, ``y`` the target row)
   output layer's pre-activation ``z`` is simply ``p - y``.
 - squared error: ``0.5 * sum((out - y)**2)``; gradient ``(out - y) * act'(out)``.
 
-SGD with L2 penalty ``alpha`` (weights only, never biases) and optional clipping:
-``g = mean_batch_gradient + alpha * W``; ``g = clip(g, -clip_value, clip_value)`` if
+SGD with an L2 penalty ``alpha`` and an L1 penalty ``l1`` (weights only, never biases) and
+optional clipping: ``g = mean_batch_gradient + alpha * W + l1 * sign(W)`` (sign(0) = 0, so a
+weight at exactly 0 with no data gradient stays put); ``g = clip(g, -clip_value, clip_value)`` if
 ``clip_value > 0``; ``g *= clip_norm / ||g||`` if ``clip_norm > 0`` and ``||g|| > clip_norm``;
 then ``param -= lr * g``.
 """
@@ -109,11 +110,12 @@ def clip_gradient(g, clip_value):
     return g
 
 
-def dense_backward_sgd(dinp, dout, out, inp, W, b, act, lr, alpha, clip_value):
+def dense_backward_sgd(dinp, dout, out, inp, W, b, act, lr, alpha, l1, clip_value):
     """Backward through one layer fused with its SGD update (batch size 1).
 
     Same as ``dense_backward`` into zeroed dW, db followed by the update, but with no gradient
-    buffer: dinp uses W BEFORE the update, then W -= lr * clip(inp (x) dz + alpha * W).
+    buffer: dinp uses W BEFORE the update, then
+    W -= lr * clip(inp (x) dz + alpha * W + l1 * sign(W)).
     dinp: (fan_in,) or (0,)   dout: (fan_out,) overwritten with dz   out, b: (fan_out,)
     inp: (fan_in,)   W: (fan_in, fan_out)
     """
@@ -121,7 +123,7 @@ def dense_backward_sgd(dinp, dout, out, inp, W, b, act, lr, alpha, clip_value):
     dz = dout
     if dinp.shape[0] > 0:
         dinp[:] = W @ dz
-    gW = clip_gradient(np.outer(inp, dz) + alpha * W, clip_value)
+    gW = clip_gradient(np.outer(inp, dz) + alpha * W + l1 * np.sign(W), clip_value)
     W -= lr * gW
     b -= lr * clip_gradient(dz, clip_value)
 
@@ -200,7 +202,8 @@ def network_backward(grads, dacts, acts, x, params, layout, activations):
                        layer_slice(acts, layout, l), _input_of(acts, x, layout, l), W, act)
 
 
-def network_backward_sgd(dacts, params, acts, x, layout, activations, lr, alpha, clip_value):
+def network_backward_sgd(dacts, params, acts, x, layout, activations, lr, alpha, l1,
+                         clip_value):
     """Backward one sample fused with the SGD update of every layer (batch size 1)."""
     L = layout.shape[0]
     for l in range(L - 1, -1, -1):
@@ -208,19 +211,21 @@ def network_backward_sgd(dacts, params, acts, x, layout, activations, lr, alpha,
         act = IDENTITY if l == L - 1 else activations[l]
         dense_backward_sgd(_dinp_of(dacts, layout, l), layer_slice(dacts, layout, l),
                            layer_slice(acts, layout, l), _input_of(acts, x, layout, l),
-                           W, b, act, lr, alpha, clip_value)
+                           W, b, act, lr, alpha, l1, clip_value)
 
 
-def sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm):
-    """params -= lr * g, with g = clip(scale * grads + alpha * W) written into grads.
+def sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_norm):
+    """params -= lr * g, with g = clip(scale * grads + alpha * W + l1 * sign(W)) written into
+    grads.
 
-    Biases get no alpha. grads holds the step g on exit (the kernel computes it in place too).
+    Biases get no penalty. grads holds the step g on exit (the kernel computes it in place too).
     """
     grads *= scale
     for l in range(layout.shape[0]):
         gW, _ = layer_views(grads, layout, l)
         W, _ = layer_views(params, layout, l)
         gW += alpha * W
+        gW += l1 * np.sign(W)
     grads[:] = clip_gradient(grads, clip_value)
     if clip_norm > 0:
         # the norm is summed in float64 whatever the dtype, as in the kernel
@@ -236,7 +241,7 @@ def argmax_equal(out, target):
 
 
 def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
-                lr, alpha, clip_value, clip_norm, batch_size):
+                lr, alpha, l1, clip_value, clip_norm, batch_size):
     """SGD over the samples X[order] (one epoch, or a chunk of one), updating params in place.
 
     params, grads: flat (P,)   acts, dacts: flat (A,)   X: (n, n_in)   Y: (n, n_out) targets
@@ -268,12 +273,12 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
             n_correct += argmax_equal(out_slot, Y[i])
             if fused:
                 network_backward_sgd(dacts, params, acts, X[i], layout, activations,
-                                     lr, alpha, clip_value)
+                                     lr, alpha, l1, clip_value)
             else:
                 network_backward(grads, dacts, acts, X[i], params, layout, activations)
         if not fused:
             sgd_update(params, grads, layout, params.dtype.type(1.0 / (stop - start)),
-                       lr, alpha, clip_value, clip_norm)
+                       lr, alpha, l1, clip_value, clip_norm)
     return loss_sum, n_correct, m
 
 

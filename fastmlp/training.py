@@ -133,8 +133,6 @@ def train(model, X, Y, epochs, settings, validation=None, epoch_callback=None, r
 
 def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
     backend = get_backend(s.backend)
-    if s.l1 > 0:
-        raise ValueError(f"penalty={s.penalty!r} is not available yet; use penalty='l2'")
     params, layout, dtype = model.params_, model.layout_, s.dtype
     n = X.shape[0]
     B = s.batch(n)
@@ -145,8 +143,8 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
     acts = np.zeros(n_acts, dtype=dtype)
     dacts = np.zeros(n_acts, dtype=dtype)
     # the penalty's two coefficients (penalty='l2': alpha, 0; 'l1': 0, alpha; elasticnet: mixed)
-    alpha, clip_value, clip_norm = dtype.type(s.l2), dtype.type(s.clip_value), \
-        dtype.type(s.clip_norm)
+    alpha, l1 = dtype.type(s.l2), dtype.type(s.l1)
+    clip_value, clip_norm = dtype.type(s.clip_value), dtype.type(s.clip_norm)
     coefs, _ = coef_views(params, layout)
     best_score, best_params, stall = -np.inf, None, 0
     chunk_start = np.empty_like(params)
@@ -170,7 +168,7 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
                 # the one call into the backend's compiled epoch
                 ls, nc, done = backend.train_epoch(
                     params, grads, acts, dacts, X, Y, idx, layout, s.activation_codes,
-                    s.loss_code, dtype.type(lr), alpha, clip_value, clip_norm, B)
+                    s.loss_code, dtype.type(lr), alpha, l1, clip_value, clip_norm, B)
                 if done < idx.shape[0]:
                     _diverged(model, s, snapshot, t_epoch, start + done, int(idx[done]), lr,
                               rows)

@@ -354,8 +354,9 @@ def _batches_on_work(work, playout, layout, acts, dacts, X, Y, order, activation
 
 @jit
 def _train_batches(params, grads, acts, dacts, X, Y, order, layout, activations, loss, lr,
-                   alpha, clip_value, clip_norm, batch_size):
-    # train_epoch for batch_size > 1 with alpha == 0 and clip_norm == 0 (the caller checks):
+                   alpha, l1, clip_value, clip_norm, batch_size):
+    # train_epoch for batch_size > 1 with alpha == 0, l1 == 0 and clip_norm == 0 (the caller
+    # checks; alpha and l1 are taken for the common signature):
     # copy the weights into the padded work buffer, run the epoch there, copy them back.
     # grads is not used.
     playout, n_work, n_acts = _padded_layout(layout, params)

@@ -70,7 +70,7 @@ def dense_backward(dinp, dW, db, dout, out, inp, W, act):
 
 @jit
 def _dense_backward_sgd_rows(dinp, dout, out, inp, idx, nnz, W, b, act, inp_relu, lr, alpha,
-                             clip_value):
+                             l1, clip_value):
     # dinp: (fan_in,) or (0,)  dout, out, b: (fan_out,)  inp: (fan_in,)  W: (fan_in, fan_out)
     # idx[:nnz]: rows with inp != 0; inp_relu as in _dense_backward_rows.
     # Each row's dinp is computed from W before that row is updated (rows are independent), so
@@ -78,8 +78,8 @@ def _dense_backward_sgd_rows(dinp, dout, out, inp, idx, nnz, W, b, act, inp_relu
     fan_in = W.shape[0]
     activation_backward(dout, out, act)
     need_dinp = dinp.shape[0] > 0
-    if alpha == 0:
-        # zero-input rows: gradient exactly 0, no weight decay -> only dinp may need them.
+    if alpha == 0 and l1 == 0:
+        # zero-input rows: gradient exactly 0, no penalty -> only dinp may need them.
         # Without clipping, a row that needs both its dinp and its update gets them in one pass
         # (_dot_update_row); rows are independent, so the order of rows does not matter.
         fuse = need_dinp and clip_value == 0
@@ -102,21 +102,21 @@ def _dense_backward_sgd_rows(dinp, dout, out, inp, idx, nnz, W, b, act, inp_relu
             else:
                 if need_dinp and inp_relu:
                     dinp[i] = _row_dot(W, i, dout)
-                _update_row(W, i, inp[i], dout, lr, alpha, clip_value)
+                _update_row(W, i, inp[i], dout, lr, alpha, l1, clip_value)
     else:
-        # weight decay moves every row
+        # a penalty (L2 or L1) moves every row
         for i in range(fan_in):
             if need_dinp:
                 dinp[i] = _row_dot(W, i, dout)
-            _update_row(W, i, inp[i], dout, lr, alpha, clip_value)
+            _update_row(W, i, inp[i], dout, lr, alpha, l1, clip_value)
     for j in range(b.shape[0]):
         b[j] -= lr * clip_gradient(dout[j], clip_value)
 
 
 @jit
-def dense_backward_sgd(dinp, dout, out, inp, W, b, act, lr, alpha, clip_value):
+def dense_backward_sgd(dinp, dout, out, inp, W, b, act, lr, alpha, l1, clip_value):
     # dinp: (fan_in,) or (0,)  dout, out, b: (fan_out,)  inp: (fan_in,)  W: (fan_in, fan_out)
     # dinp is computed from W before its row is updated, so this equals dense_backward + update
     idx = np.empty(W.shape[0], np.int64)
     _dense_backward_sgd_rows(dinp, dout, out, inp, idx, _nonzero_rows(idx, inp), W, b, act,
-                             False, lr, alpha, clip_value)
+                             False, lr, alpha, l1, clip_value)

@@ -58,7 +58,7 @@ def _forward_pending(out, inp, idx, nnz, W, prev, pidx, pnnz, dz, lr, clip_value
                 kp += 1
         else:
             while kp < pnnz and pidx[kp] < i1:
-                _update_row(W, pidx[kp], prev[pidx[kp]], dz, lr, zero, clip_value)
+                _update_row(W, pidx[kp], prev[pidx[kp]], dz, lr, zero, zero, clip_value)
                 kp += 1
         stop = kf
         while stop < nnz and idx[stop] < i1:
@@ -81,13 +81,13 @@ def _vaxpy_rows(out, inp, idx, k, stop, W):
 
 
 @jit
-def _backward_sgd_rows(dinp, dz, inp, idx, nnz, W, inp_relu, lr, alpha, clip_value):
+def _backward_sgd_rows(dinp, dz, inp, idx, nnz, W, inp_relu, lr, alpha, l1, clip_value):
     # dinp: (fan_in,)  dz: (stride,) this layer's pre-activation gradient  inp: (fan_in,)
     # W: (fan_in, stride); idx[:nnz] the rows with inp != 0. dinp = W @ dz from the OLD W, and
-    # W -= lr * clip(inp (x) dz + alpha * W). inp_relu: inp is a ReLU output, so dinp[i] where
+    # W -= lr * clip(inp (x) dz + alpha * W + l1 * sign(W)). inp_relu: inp is a ReLU output, so dinp[i] where
     # inp[i] == 0 is multiplied by ReLU' = 0 by the next activation_backward: written as 0.
     fan_in = W.shape[0]
-    if alpha == 0 and clip_value == 0:
+    if alpha == 0 and l1 == 0 and clip_value == 0:
         if inp_relu:
             for i in range(fan_in):
                 dinp[i] = 0
@@ -102,7 +102,7 @@ def _backward_sgd_rows(dinp, dz, inp, idx, nnz, W, inp_relu, lr, alpha, clip_val
                     k += 1
                 else:
                     dinp[i] = _vdot(W, i, dz)
-    elif alpha == 0:
+    elif alpha == 0 and l1 == 0:
         # clipping, no weight decay: zero-input rows have gradient exactly 0 (clip(0) = 0)
         if inp_relu:
             for i in range(fan_in):
@@ -114,12 +114,12 @@ def _backward_sgd_rows(dinp, dz, inp, idx, nnz, W, inp_relu, lr, alpha, clip_val
             i = idx[k]
             if inp_relu:
                 dinp[i] = _row_dot(W, i, dz)
-            _update_row(W, i, inp[i], dz, lr, alpha, clip_value)
+            _update_row(W, i, inp[i], dz, lr, alpha, l1, clip_value)
     else:
-        # weight decay moves every row
+        # a penalty (L2 or L1) moves every row
         for i in range(fan_in):
             dinp[i] = _row_dot(W, i, dz)
-            _update_row(W, i, inp[i], dz, lr, alpha, clip_value)
+            _update_row(W, i, inp[i], dz, lr, alpha, l1, clip_value)
 
 
 @jit
@@ -153,7 +153,7 @@ def _scratch(playout):
 
 @jit
 def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss, lr, alpha,
-                      clip_value):
+                      l1, clip_value):
     # work: padded weights (workspace.py)  acts, dacts: padded slots, zero pads
     # X: (n, n_in)  Y: (n, n_out)  order: (m,) int64
     # returns (loss_sum, n_correct, n_done); n_done < m: order[n_done] gave a non-finite loss
@@ -165,7 +165,8 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
     m = order.shape[0]
     loss_sum = 0.0
     n_correct = 0
-    defer = alpha == 0  # layer 0's row steps wait for the next forward (see module doc)
+    # without a penalty, layer 0's row steps wait for the next forward (see module doc)
+    defer = alpha == 0 and l1 == 0
     pending = False  # X[prev]'s layer-0 step (with dz0) is still to be applied
     prev = order[0] if m > 0 else 0
     dz0 = _work_slot(dacts, playout, 0)
@@ -220,13 +221,13 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
             if l > 0:
                 _backward_sgd_rows(_work_slot(dacts, playout, l - 1)[:fan_in], dz,
                                    _work_slot(acts, playout, l - 1)[:fan_in], rows, nnz[l], W,
-                                   activations[l - 1] == RELU, lr, alpha, clip_value)
+                                   activations[l - 1] == RELU, lr, alpha, l1, clip_value)
             elif defer:
                 pending = True
                 prev = i
             else:
                 for i0 in range(fan_in):  # weight decay moves every row
-                    _update_row(W, i0, x[i0], dz, lr, alpha, clip_value)
+                    _update_row(W, i0, x[i0], dz, lr, alpha, l1, clip_value)
             for j in range(stride):
                 b[j] -= lr * clip_gradient(dz[j], clip_value)
     if pending:
@@ -234,18 +235,18 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
         zero = W.dtype.type(0)
         pnnz = _nonzero_rows(pidx, X[prev])
         for k0 in range(pnnz):
-            _update_row(W, pidx[k0], X[prev][pidx[k0]], dz0, lr, zero, clip_value)
+            _update_row(W, pidx[k0], X[prev][pidx[k0]], dz0, lr, zero, zero, clip_value)
     return loss_sum, n_correct, m
 
 
 def _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr, alpha,
-                      clip_value):
+                      l1, clip_value):
     # train_epoch at batch size 1 without clip_norm: copy the weights into the padded work
     # buffer, run the compiled epoch there, copy them (and the last sample's acts/dacts) back.
     # Plain Python around one compiled call (see workspace.new_work)
     work, playout, acts_p, dacts_p = new_work(params, layout)
     result = _epoch_per_sample(work, playout, acts_p, dacts_p, X, Y, order, activations, loss,
-                               lr, alpha, clip_value)
+                               lr, alpha, l1, clip_value)
     copy_back(params, acts, dacts, layout, work, acts_p, dacts_p, playout)
     return result
 

@@ -85,7 +85,7 @@ def network_backward(grads, dacts, acts, x, params, layout, activations):
 
 
 @jit
-def _backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha,
+def _backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha, l1,
                          clip_value):
     # dacts, acts: (A,)  params: (P,) updated in place  idx, nnz: from _forward_sample on x
     L = layout.shape[0]
@@ -102,16 +102,16 @@ def _backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, 
             inp_relu = activations[l - 1] == RELU
         _dense_backward_sgd_rows(dinp, layer_slice(dacts, layout, l),
                                  layer_slice(acts, layout, l), inp, rows, nnz[l], W, b, act,
-                                 inp_relu, lr, alpha, clip_value)
+                                 inp_relu, lr, alpha, l1, clip_value)
 
 
 @jit
-def network_backward_sgd(dacts, params, acts, x, layout, activations, lr, alpha, clip_value):
+def network_backward_sgd(dacts, params, acts, x, layout, activations, lr, alpha, l1, clip_value):
     # dacts, acts: (A,)  params: (P,) updated in place  x: (n_in,); output dz already in dacts
     idx = np.empty(_idx_offset(layout, layout.shape[0]), np.int64)
     nnz = np.empty(layout.shape[0], np.int64)
     for l in range(layout.shape[0]):
         inp = x if l == 0 else layer_slice(acts, layout, l - 1)
         nnz[l] = _nonzero_rows(idx[_idx_offset(layout, l):], inp)
-    _backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha,
+    _backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha, l1,
                          clip_value)

@@ -53,6 +53,17 @@ def clip_gradient(g, clip_value):
     return g
 
 
+@jit
+def l1_term(w, l1):
+    # the L1 penalty's gradient at a weight w: l1 * sign(w), with sign(0) = 0 (a weight at
+    # exactly 0 with no data gradient stays put); in w's dtype (l1 - l1, not a literal 0)
+    if w > 0:
+        return l1
+    if w < 0:
+        return -l1
+    return l1 - l1
+
+
 @jit_reassoc
 def _row_dot(W, i, v):
     # sum_j W[i, j] * v[j]; W: (fan_in, stride)  v: (stride,). The sum may be reordered.
@@ -80,9 +91,10 @@ def _dot_update_row(W, i, step, dz):
 
 
 @jit
-def _update_row(W, i, xi, dz, lr, alpha, clip_value):
-    # W[i] -= lr * clip(xi * dz + alpha * W[i]); W: (fan_in, stride)  dz: (stride,)
-    if alpha == 0 and clip_value == 0:
+def _update_row(W, i, xi, dz, lr, alpha, l1, clip_value):
+    # W[i] -= lr * clip(xi * dz + alpha * W[i] + l1 * sign(W[i])); W: (fan_in, stride)
+    # dz: (stride,)
+    if alpha == 0 and l1 == 0 and clip_value == 0:
         # the common case as its own loop, so it vectorises; lr * xi once per row
         step = lr * xi
         if W.shape[1] % lanes(W) == 0:
@@ -92,7 +104,8 @@ def _update_row(W, i, xi, dz, lr, alpha, clip_value):
                 W[i, j] -= step * dz[j]
     else:
         for j in range(W.shape[1]):
-            W[i, j] -= lr * clip_gradient(xi * dz[j] + alpha * W[i, j], clip_value)
+            W[i, j] -= lr * clip_gradient(xi * dz[j] + alpha * W[i, j] + l1_term(W[i, j], l1),
+                                          clip_value)
 
 
 @jit

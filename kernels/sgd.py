@@ -22,7 +22,7 @@ from .prefetch import prefetch_row
 
 
 def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
-                lr, alpha, clip_value, clip_norm, batch_size):
+                lr, alpha, l1, clip_value, clip_norm, batch_size):
     # params, grads: (P,)  acts, dacts: (A,)  X: (n, n_in)  Y: (n, n_out)  order: (m,) int64
     # returns (loss_sum, n_correct, n_done); n_done < m: order[n_done] gave a non-finite loss
     # grads is scratch for batch_size > 1 (or clip_norm): its contents on exit are unspecified
@@ -32,13 +32,13 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     # default batch size 1 then compiles only the per-sample path (a cold start ~1/3 shorter).
     if batch_size == 1 and clip_norm == 0:
         return _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr,
-                                 alpha, clip_value)
-    if alpha == 0 and clip_norm == 0 and batch_size <= MAX_BATCH:
+                                 alpha, l1, clip_value)
+    if alpha == 0 and l1 == 0 and clip_norm == 0 and batch_size <= MAX_BATCH:
         # mini-batches without weight decay or clip_norm (the common case): batches.py
         return _train_batches(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
-                              lr, alpha, clip_value, clip_norm, batch_size)
+                              lr, alpha, l1, clip_value, clip_norm, batch_size)
     return train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activations,
-                               loss, lr, alpha, clip_value, clip_norm, batch_size)
+                               loss, lr, alpha, l1, clip_value, clip_norm, batch_size)
 
 
 @jit
@@ -55,7 +55,7 @@ def _sample_forward_loss(acts, dacts, idx, nnz, X, Y, i, params, layout, activat
 
 @jit
 def train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
-                        lr, alpha, clip_value, clip_norm, batch_size):
+                        lr, alpha, l1, clip_value, clip_norm, batch_size):
     # mini-batches (or batch size 1 with clip_norm): gradients of batch_size samples are
     # averaged, then one step. Shapes and result as in train_epoch.
     L = layout.shape[0]
@@ -69,7 +69,7 @@ def train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activat
     # zeroed once, the batch's touched rows are tracked, and only they (and the biases) are
     # updated and re-zeroed (sgd_update_rows), instead of sweeping every parameter twice per
     # batch (the batch-size cliff)
-    sparse = alpha == 0 and clip_norm == 0
+    sparse = alpha == 0 and l1 == 0 and clip_norm == 0
     touched = np.empty(idx.shape[0], np.int64)
     mark = np.zeros(idx.shape[0], np.int64)
     tcount = np.zeros(L, np.int64)
@@ -96,5 +96,5 @@ def train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activat
         if sparse:
             _sgd_update_rows(params, grads, layout, touched, tcount, mark, scale, lr, clip_value)
         else:
-            sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm)
+            sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_norm)
     return loss_sum, n_correct, m

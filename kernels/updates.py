@@ -5,20 +5,21 @@ sgd.py): the step from averaged gradients, and its restriction to the rows a bat
 import math
 
 from .config import jit
-from .rows import clip_gradient
+from .rows import clip_gradient, l1_term
 
 
 @jit
-def sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm):
+def sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_norm):
     # params, grads: (P,); on exit grads holds the step g applied as params -= lr * g:
-    # g = clip(scale * grads + alpha * W) for weights, clip(scale * grads) for biases (no decay),
+    # g = clip(scale * grads + alpha * W + l1 * sign(W)) for weights, clip(scale * grads) for
+    # biases (no penalty),
     # then the whole g rescaled to L2 norm clip_norm if it was longer
     for l in range(layout.shape[0]):
         w_off, b_off = layout[l, 2], layout[l, 3]
         # slices indexed from 0 (no wraparound select per element: the loops vectorise)
         W, g = params[w_off:b_off], grads[w_off:b_off]
         for k in range(b_off - w_off):
-            g[k] = clip_gradient(scale * g[k] + alpha * W[k], clip_value)
+            g[k] = clip_gradient(scale * g[k] + alpha * W[k] + l1_term(W[k], l1), clip_value)
         g = grads[b_off:b_off + layout[l, 1]]
         for k in range(layout[l, 1]):
             g[k] = clip_gradient(scale * g[k], clip_value)

@@ -54,13 +54,14 @@ def copy_problem(p):
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in p.items()}
 
 
-def run_epoch(backend, p, order, lr=0.05, alpha=0.0, clip_value=0.0, clip_norm=0.0, batch_size=1):
+def run_epoch(backend, p, order, lr=0.05, alpha=0.0, clip_value=0.0, clip_norm=0.0, batch_size=1,
+              l1=0.0):
     """Run backend.train_epoch on a copy of problem p; return (result tuple, problem copy)."""
     q = copy_problem(p)
     t = q["dtype"].type
     res = backend.train_epoch(q["params"], q["grads"], q["acts"], q["dacts"], q["X"], q["Y"],
                               np.ascontiguousarray(order, np.int64), q["layout"],
-                              q["activations"], q["loss"], t(lr), t(alpha), t(clip_value),
+                              q["activations"], q["loss"], t(lr), t(alpha), t(l1), t(clip_value),
                               t(clip_norm), batch_size)
     return res, q
 

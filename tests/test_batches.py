@@ -28,7 +28,7 @@ def run_batches(p, order, lr=0.05, clip_value=0.0, batch_size=2):
     t = q["dtype"].type
     res = batches._train_batches(q["params"], q["grads"], q["acts"], q["dacts"], q["X"], q["Y"],
                                  np.ascontiguousarray(order, np.int64), q["layout"],
-                                 q["activations"], q["loss"], t(lr), t(0), t(clip_value), t(0),
+                                 q["activations"], q["loss"], t(lr), t(0), t(0), t(clip_value), t(0),
                                  batch_size)
     return res, q
 
@@ -38,7 +38,7 @@ def run_old(p, order, lr=0.05, clip_value=0.0, batch_size=2):
     t = q["dtype"].type
     res = sgd.train_epoch_batches(q["params"], q["grads"], q["acts"], q["dacts"], q["X"], q["Y"],
                                   np.ascontiguousarray(order, np.int64), q["layout"],
-                                  q["activations"], q["loss"], t(lr), t(0), t(clip_value), t(0),
+                                  q["activations"], q["loss"], t(lr), t(0), t(0), t(clip_value), t(0),
                                   batch_size)
     return res, q
 

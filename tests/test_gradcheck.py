@@ -99,8 +99,8 @@ def test_l2_gradient_against_finite_differences_of_the_penalised_loss():
 
 def test_a_wrong_gradient_is_caught(monkeypatch):
     """A backend that also penalises the biases (a classic bug) fails the check."""
-    def biased_sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm):
-        reference.sgd_update(params, grads, layout, scale, lr, alpha, clip_value, clip_norm)
+    def biased_sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_norm):
+        reference.sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_norm)
         for l in range(layout.shape[0]):
             _, gb = reference.layer_views(grads, layout, l)
             _, b = reference.layer_views(params, layout, l)

@@ -101,7 +101,7 @@ def test_dense_backward_sgd(act, dtype, alpha, clip_value, need_dinp):
     dinp = np.zeros(fan_in if need_dinp else 0, dtype)
     t = np.dtype(dtype).type
     (_, ra), (_, ca) = both("dense_backward_sgd", dinp, dout, out, x, W, b, ACTIVATIONS[act],
-                            t(0.1), t(alpha), t(clip_value))
+                            t(0.1), t(alpha), t(0), t(clip_value))
     assert_args_close(ra, ca, dtype)
 
 
@@ -120,7 +120,7 @@ def test_fused_step_equals_backward_then_update(dtype, alpha, clip_value):
         W1, b1, d1 = W.copy(), b.copy(), dout.copy()
         dinp1 = np.zeros(5, dtype)
         backend.dense_backward_sgd(dinp1, d1, out, x, W1, b1, ACTIVATIONS["tanh"], t(0.1),
-                                   t(alpha), t(clip_value))
+                                   t(alpha), t(0), t(clip_value))
         dW, db, d2, dinp2 = np.zeros_like(W), np.zeros_like(b), dout.copy(), np.zeros(5, dtype)
         backend.dense_backward(dinp2, dW, db, d2, out, x, W, ACTIVATIONS["tanh"])
         gW = np.clip(dW + t(alpha) * W, -clip_value, clip_value) if clip_value else dW + t(alpha) * W
@@ -178,7 +178,7 @@ def test_network_forward_backward(sizes, hidden, dtype):
     assert_args_close(ra, ca, dtype)
     t = np.dtype(dtype).type
     (_, ra), (_, ca) = both("network_backward_sgd", dacts, p["params"], acts, x, p["layout"],
-                            p["activations"], t(0.05), t(0.01), t(0))
+                            p["activations"], t(0.05), t(0.01), t(0), t(0))
     assert_args_close(ra, ca, dtype)
 
 
@@ -190,7 +190,7 @@ def test_sgd_update(dtype, alpha, clip_value, clip_norm):
     grads = np.random.default_rng(1).standard_normal(p["params"].shape).astype(dtype)
     t = np.dtype(dtype).type
     (_, ra), (_, ca) = both("sgd_update", p["params"], grads, p["layout"], t(0.25), t(0.1),
-                            t(alpha), t(clip_value), t(clip_norm))
+                            t(alpha), t(0), t(clip_value), t(clip_norm))
     assert_args_close(ra, ca, dtype)
 
 

@@ -119,7 +119,7 @@ def test_the_last_shorter_batch_is_averaged_over_its_own_size(hidden):
 
     def epoch(p, order):
         ref.train_epoch(p, np.zeros_like(p), np.zeros(n_acts), np.zeros(n_acts), X, Y,
-                        np.asarray(order, np.int64), layout, acts, code, lr, alpha, 0.0, 0.0, 4)
+                        np.asarray(order, np.int64), layout, acts, code, lr, alpha, 0.0, 0.0, 0.0, 4)
 
     mid = params.copy()
     epoch(mid, [0, 1, 2, 3])  # the first batch alone
@@ -145,7 +145,7 @@ def test_one_sgd_step_with_l2_is_minus_lr_times_the_penalised_gradient(hidden, b
         lambda p: mean_loss(p, layout, X, Y, acts, code, n_acts, alpha), params.copy())
     new = params.copy()
     ref.train_epoch(new, np.zeros_like(params), np.zeros(n_acts), np.zeros(n_acts), X, Y,
-                    np.arange(n, dtype=np.int64), layout, acts, code, lr, alpha, 0.0, 0.0,
+                    np.arange(n, dtype=np.int64), layout, acts, code, lr, alpha, 0.0, 0.0, 0.0,
                     batch_size)
     check((params - new) / lr, numeric)
     # biases really are unpenalised: the bias step equals the unpenalised gradient

@@ -153,7 +153,7 @@ def test_a_running_epoch_lets_other_python_threads_run():
     def epoch(order):
         return kernels.train_epoch(params, np.zeros_like(params), np.zeros(n_acts, t),
                                    np.zeros(n_acts, t), X, Y, order, layout, acts, CROSS_ENTROPY,
-                                   t(0.001), t(0), t(0), t(0), 1)
+                                   t(0.001), t(0), t(0), t(0), t(0), 1)
 
     epoch(np.arange(10, dtype=np.int64))  # compile / load outside the measurement
     order = np.tile(np.arange(4000, dtype=np.int64), 20)  # ~0.5-1 s of training
