@@ -215,6 +215,6 @@ def test_strided_inputs_give_the_same_numbers(dtype):
     t = q["dtype"].type
     res = batches._train_batches(q["params"], q["grads"], q["acts"], q["dacts"], X, q["Y"],
                                  order, q["layout"], q["activations"], q["loss"], t(0.05), t(0),
-                                 t(0), t(0), 8)
+                                 t(0), t(0), t(0), 8)
     assert res[2] == 45
     np.testing.assert_array_equal(q["params"], dense["params"])
