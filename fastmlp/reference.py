@@ -39,7 +39,7 @@ then ``param -= lr * g``.
 
 import numpy as np
 
-from fastmlp.codes import CROSS_ENTROPY, IDENTITY, RELU, SIGMOID, SOFTMAX, SQUARED_ERROR, TANH
+from fastmlp.codes import CROSS_ENTROPY, IDENTITY, RELU, SIGMOID, SOFTMAX, TANH
 
 
 # ----------------------------------------------------------------------------------------------

@@ -30,13 +30,14 @@ import math
 import numpy as np
 
 from .activations import activation_backward, activation_forward
-from .batchrows import LINE, _baxpy, _bdot4, _bfwd, _bgrad_step, _bscan
+from .batchrows import _baxpy, _bdot4, _bfwd, _bgrad_step, _bscan
 from .codes import RELU
 from .config import jit
 from .epochs import argmax_equal
 from .loss import loss_forward_backward
 from .prefetch import prefetch_row
 from .rows import clip_gradient
+from .vector import LINE
 from .workspace import (_aligned_zeros, _copy_in, _copy_out, _padded_layout, _work_views)
 
 # Cache blocking (bytes; L1 data cache ~32 KiB, L2 ~1 MiB per core)

@@ -21,7 +21,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .vector import LINE, _align, _data, _hsum, _lanes_of, _splat, _vload, _vstore
+from .vector import _data, _hsum, _lanes_of, _splat, _vload, _vstore
 from .vector import _row_base as _row
 from .vector import _vec_ptr as _vptr
 

@@ -19,8 +19,7 @@ from .config import jit
 from .loss import loss_forward_backward
 from .prefetch import prefetch_row
 from .rows import _nonzero_rows, _nonzero_union, _row_dot, _update_row, clip_gradient
-from .vector import (_vaxpy, _vaxpy4, _vdot, _vdot_update, _vforward_rows, _vforward_union,
-                     _vupdate)
+from .vector import _vdot, _vdot_update, _vforward_rows, _vforward_union, _vupdate
 from .workspace import _work_slot, _work_views, copy_back, lanes, new_work
 
 ROW_BLOCK = 128  # rows per block in _forward_pending; ~25 active rows fit in L1
@@ -65,19 +64,6 @@ def _forward_pending(out, inp, idx, nnz, W, prev, pidx, pnnz, dz, lr, clip_value
             stop += 1
         _vforward_rows(out, inp, idx[kf:], stop - kf, W)
         kf = stop
-
-
-@jit
-def _vaxpy_rows(out, inp, idx, k, stop, W):
-    # out: (stride,) += inp[i] * W[i] for i = idx[k], ..., idx[stop - 1], in that order, four
-    # rows per pass over out (the same additions in the same order, see vector._vaxpy4)
-    while k + 4 <= stop:
-        i0, i1, i2, i3 = idx[k], idx[k + 1], idx[k + 2], idx[k + 3]
-        _vaxpy4(out, W, i0, i1, i2, i3, inp[i0], inp[i1], inp[i2], inp[i3])
-        k += 4
-    while k < stop:
-        _vaxpy(out, W, idx[k], inp[idx[k]])
-        k += 1
 
 
 @jit
