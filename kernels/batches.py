@@ -68,6 +68,7 @@ def _forward_layer(Out, inp, rmap, nb, W, b, act, idx, xval, o, nnz, l, cur, rb)
     # values in idx[s, o:o + nnz[s, l]], xval[s, o:...] (reused by the backward)
     fan_in = W.shape[0]
     stride = W.shape[1]
+    fan_out = b.shape[0]
     for s in range(nb):
         r = rmap[s]
         if s + PREFETCH < nb:  # a hint only: a later sample's input row, fetched meanwhile
@@ -85,8 +86,11 @@ def _forward_layer(Out, inp, rmap, nb, W, b, act, idx, xval, o, nnz, l, cur, rb)
             n += v != 0
         nnz[s, l] = n
         cur[s] = 0
-        for j in range(stride):
+        # b is the layer's (fan_out,) bias; the pad columns start at 0 (W's pads add 0 to them)
+        for j in range(fan_out):
             Out[s, j] = b[j]
+        for j in range(fan_out, stride):
+            Out[s, j] = 0
     # block by block over the rows (a block stays in L2 while every sample reads it); each
     # sample adds its rows in ascending order
     for i0 in range(0, fan_in, rb):
@@ -99,7 +103,6 @@ def _forward_layer(Out, inp, rmap, nb, W, b, act, idx, xval, o, nnz, l, cur, rb)
                 e += 1
             _bfwd(Out, s, W, idx, xval, o, k, e)
             cur[s] = e
-    fan_out = b.shape[0]
     for s in range(nb):
         activation_forward(Out[s, :fan_out], act)
 
