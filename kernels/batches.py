@@ -38,7 +38,7 @@ from .loss import loss_forward_backward
 from .prefetch import prefetch_row
 from .rows import clip_gradient
 from .vector import LINE
-from .workspace import (_aligned_zeros, _copy_in, _copy_out, _padded_layout, _work_views)
+from .workspace import _aligned_zeros, _work_views, copy_params_back, new_work
 
 # Cache blocking (bytes; L1 data cache ~32 KiB, L2 ~1 MiB per core)
 ROW_BLOCK_BYTES = 16384  # rows of W per block in the dinp dots (L1)
@@ -356,17 +356,14 @@ def _batches_on_work(work, playout, layout, acts, dacts, X, Y, order, activation
     return loss_sum, n_correct, n_done
 
 
-@jit
 def _train_batches(params, grads, acts, dacts, X, Y, order, layout, activations, loss, lr,
                    alpha, l1, clip_value, clip_norm, batch_size):
     # train_epoch for batch_size > 1 with alpha == 0, l1 == 0 and clip_norm == 0 (the caller
-    # checks; alpha and l1 are taken for the common signature):
-    # copy the weights into the padded work buffer, run the epoch there, copy them back.
-    # grads is not used.
-    playout, n_work, n_acts = _padded_layout(layout, params)
-    work = _aligned_zeros(n_work, params)
-    _copy_in(work, playout, params, layout)
+    # checks; alpha and l1 are taken for the common signature): copy the weights into the
+    # padded work buffer, run the compiled epoch there, copy them back. grads is not used.
+    # Plain Python around one compiled call, as epochs._train_per_sample (compile time)
+    work, playout, _, _ = new_work(params, layout)
     result = _batches_on_work(work, playout, layout, acts, dacts, X, Y, order, activations,
                               loss, lr, clip_value, batch_size)
-    _copy_out(params, layout, work, playout)
+    copy_params_back(params, layout, work, playout)
     return result

@@ -58,28 +58,6 @@ def _aligned_zeros(n, like):
 
 
 @jit
-def _padded_layout(layout, like):
-    # playout: (L, 6) as in the module doc; returns (playout, n_work, n_acts)
-    L = layout.shape[0]
-    v = lanes(like)
-    playout = np.empty((L, 6), np.int64)
-    p = 0
-    a = 0
-    for l in range(L):
-        fan_in, fan_out = layout[l, 0], layout[l, 1]
-        stride = (fan_out + v - 1) // v * v
-        playout[l, 0] = fan_in
-        playout[l, 1] = fan_out
-        playout[l, 2] = stride
-        playout[l, 3] = p
-        playout[l, 4] = p + fan_in * stride
-        playout[l, 5] = a
-        p += fan_in * stride + stride
-        a += stride
-    return playout, p, a
-
-
-@jit
 def _work_views(work, playout, l):
     # (W, b) of layer l in the work buffer: W (fan_in, stride), b (stride,)
     fan_in, stride, w_off, b_off = playout[l, 0], playout[l, 2], playout[l, 3], playout[l, 4]
@@ -90,43 +68,6 @@ def _work_views(work, playout, l):
 def _work_slot(buf, playout, l):
     # layer l's (stride,) slot in a padded acts/dacts buffer
     return buf[playout[l, 5]:playout[l, 5] + playout[l, 2]]
-
-
-@jit
-def _copy_in(work, playout, params, layout):
-    # work <- params (pads stay as they are: zero)
-    for l in range(layout.shape[0]):
-        fan_in, fan_out, w_off, b_off = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3]
-        Wp, bp = _work_views(work, playout, l)
-        for i in range(fan_in):
-            row = params[w_off + i * fan_out:w_off + (i + 1) * fan_out]
-            for j in range(fan_out):
-                Wp[i, j] = row[j]
-        for j in range(fan_out):
-            bp[j] = params[b_off + j]
-
-
-@jit
-def _copy_out(params, layout, work, playout):
-    # params <- work, without the pads
-    for l in range(layout.shape[0]):
-        fan_in, fan_out, w_off, b_off = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3]
-        Wp, bp = _work_views(work, playout, l)
-        for i in range(fan_in):
-            row = params[w_off + i * fan_out:w_off + (i + 1) * fan_out]
-            for j in range(fan_out):
-                row[j] = Wp[i, j]
-        for j in range(fan_out):
-            params[b_off + j] = bp[j]
-
-
-@jit
-def _copy_slots_out(acts, layout, acts_p, playout):
-    # acts (public layout) <- acts_p (padded), layer by layer, without the pads
-    for l in range(layout.shape[0]):
-        a, ap = layout[l, 4], playout[l, 5]
-        for j in range(layout[l, 1]):
-            acts[a + j] = acts_p[ap + j]
 
 
 # --- the same set-up in plain NumPy, for the Python entry point (train_epoch): a compiled
@@ -172,12 +113,18 @@ def new_work(params, layout):
     return work, playout, aligned_zeros(n_acts, params.dtype), aligned_zeros(n_acts, params.dtype)
 
 
-def copy_back(params, acts, dacts, layout, work, acts_p, dacts_p, playout):
-    """params <- work without the pads; acts/dacts <- the padded slots (the last sample's)."""
-    for l, (fan_in, fan_out, w_off, b_off, a_off) in enumerate(layout):
+def copy_params_back(params, layout, work, playout):
+    """params <- work without the pads."""
+    for l, (fan_in, fan_out, w_off, b_off, _) in enumerate(layout):
         W, b = _padded_views(work, playout, l)
         params[w_off:w_off + fan_in * fan_out].reshape(fan_in, fan_out)[...] = W
         params[b_off:b_off + fan_out] = b
+
+
+def copy_back(params, acts, dacts, layout, work, acts_p, dacts_p, playout):
+    """params <- work without the pads; acts/dacts <- the padded slots (the last sample's)."""
+    copy_params_back(params, layout, work, playout)
+    for l, (fan_in, fan_out, w_off, b_off, a_off) in enumerate(layout):
         pa = int(playout[l, P_A_OFF])
         acts[a_off:a_off + fan_out] = acts_p[pa:pa + fan_out]
         dacts[a_off:a_off + fan_out] = dacts_p[pa:pa + fan_out]

@@ -154,9 +154,8 @@ def test_pad_columns_of_the_work_buffer_stay_zero(dtype, batch_size):
     p = sparse_problem(sizes, "relu", "softmax", "cross_entropy", dtype, 90)
     q = copy_problem(p)
     layout = q["layout"]
-    playout, n_work, _ = workspace._padded_layout(layout, q["params"])
-    work = workspace._aligned_zeros(n_work, q["params"])
-    workspace._copy_in(work, playout, q["params"], layout)
+    work, playout, _, _ = workspace.new_work(q["params"], layout)
+    n_work = len(work)
     pads = np.ones(n_work, bool)
     for l in range(len(sizes) - 1):
         fan_in, fan_out, stride, w_off, b_off, _ = playout[l]

@@ -59,7 +59,7 @@ SCRIPT = textwrap.dedent("""
         hits = misses = 0
         # train_epoch and predict are Python switches around these compiled functions
         for f in (kernels.epochs._epoch_per_sample, kernels.sgd.train_epoch_batches,
-                  kernels.batches._train_batches, kernels.epochs._predict_work):
+                  kernels.batches._batches_on_work, kernels.epochs._predict_work):
             hits += sum(f.stats.cache_hits.values())
             misses += sum(f.stats.cache_misses.values())
         return dict(hits=hits, misses=misses)

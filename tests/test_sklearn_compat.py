@@ -184,5 +184,5 @@ def test_training_and_prediction_kernels_release_the_gil():
     predict run without the GIL."""
     from fastmlp import kernels
     for kernel in (kernels.epochs._epoch_per_sample, kernels.sgd.train_epoch_batches,
-                   kernels.batches._train_batches, kernels.epochs._predict_work):
+                   kernels.batches._batches_on_work, kernels.epochs._predict_work):
         assert kernel.targetoptions.get("nogil") is True, kernel
