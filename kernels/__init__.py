@@ -11,10 +11,11 @@ from .network import (layer_slice, layer_views, network_backward, network_backwa
 from .updates import sgd_update
 from .epochs import predict
 from .sgd import argmax_equal, train_epoch
+from .csr import predict_csr, train_epoch_csr
 
 __all__ = [
     "activation_forward", "activation_backward", "dense_forward", "dense_backward",
     "dense_backward_sgd", "clip_gradient", "loss_forward_backward", "layer_views", "layer_slice",
     "network_forward", "network_backward", "network_backward_sgd", "sgd_update", "argmax_equal",
-    "train_epoch", "predict",
+    "train_epoch", "predict", "train_epoch_csr", "predict_csr",
 ]

@@ -38,11 +38,20 @@ def _idx_offset(layout, l):
 def _forward_sample(acts, idx, nnz, x, params, layout, activations):
     # acts: (A,)  idx: (sum fan_in,) int64 scratch  nnz: (L,) int64  x: (n_in,)  params: (P,)
     # fills idx/nnz with each layer's non-zero input rows; the backward reuses them
+    nnz[0] = _nonzero_rows(idx, x)
+    _forward_listed(acts, idx, nnz, x, params, layout, activations)
+
+
+@jit
+def _forward_listed(acts, idx, nnz, x, params, layout, activations):
+    # _forward_sample with layer 0's non-zero input rows already listed in idx[:nnz[0]] (by
+    # the dense scan, or from a CSR row's indices: inputs.py); lists the other layers' rows
     for l in range(layout.shape[0]):
         W, b = layer_views(params, layout, l)
         inp = x if l == 0 else layer_slice(acts, layout, l - 1)
         rows = idx[_idx_offset(layout, l):]
-        nnz[l] = _nonzero_rows(rows, inp)
+        if l > 0:
+            nnz[l] = _nonzero_rows(rows, inp)
         _dense_forward_rows(layer_slice(acts, layout, l), inp, rows, nnz[l], W, b, activations[l])
 
 

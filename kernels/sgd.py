@@ -16,9 +16,9 @@ from .batches import MAX_BATCH, _train_batches
 from .config import jit
 from .epochs import _train_per_sample, argmax_equal
 from .loss import loss_forward_backward
-from .network import _backward_sample, _forward_sample, _idx_offset, layer_slice
+from .inputs import _clear_input, _list_input, _prefetch_input
+from .network import _backward_sample, _forward_listed, _idx_offset, layer_slice
 from .updates import _mark_rows, _sgd_update_rows, sgd_update
-from .prefetch import prefetch_row
 
 
 def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
@@ -42,12 +42,13 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
 
 
 @jit
-def _sample_forward_loss(acts, dacts, idx, nnz, X, Y, i, params, layout, activations, loss):
-    # forward of X[i], then the loss and the output gradient; returns (loss, 1 if the
-    # prediction is right else 0)
+def _sample_forward_loss(acts, dacts, idx, nnz, x, Y, i, params, layout, activations, loss):
+    # forward of the input row x (layer 0's rows listed in idx[:nnz[0]]: inputs._list_input),
+    # then the loss against Y[i] and the output gradient; returns (loss, 1 if the prediction is
+    # right else 0)
     L = layout.shape[0]
     out_slot = layer_slice(acts, layout, L - 1)
-    _forward_sample(acts, idx, nnz, X[i], params, layout, activations)
+    _forward_listed(acts, idx, nnz, x, params, layout, activations)
     value = loss_forward_backward(layer_slice(dacts, layout, L - 1), out_slot, Y[i],
                                   activations[L - 1], loss)
     return value, argmax_equal(out_slot, Y[i])
@@ -57,7 +58,8 @@ def _sample_forward_loss(acts, dacts, idx, nnz, X, Y, i, params, layout, activat
 def train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
                         lr, alpha, l1, clip_value, clip_norm, batch_size):
     # mini-batches (or batch size 1 with clip_norm): gradients of batch_size samples are
-    # averaged, then one step. Shapes and result as in train_epoch.
+    # averaged, then one step. Shapes and result as in train_epoch, except that X may also be
+    # a CSR tuple (data, indices, indptr, xs, seen): see inputs.py and csr.train_epoch_csr.
     L = layout.shape[0]
     m = order.shape[0]
     loss_sum = 0.0
@@ -82,16 +84,18 @@ def train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activat
         for k in range(start, stop):
             i = order[k]
             if k + 1 < m:
-                prefetch_row(X[order[k + 1]])
-            value, correct = _sample_forward_loss(acts, dacts, idx, nnz, X, Y, i, params, layout,
+                _prefetch_input(X, order[k + 1])
+            x = _list_input(idx, nnz, X, i)  # X[i], or a CSR row scattered (inputs.py)
+            value, correct = _sample_forward_loss(acts, dacts, idx, nnz, x, Y, i, params, layout,
                                                   activations, loss)
             if not math.isfinite(value):
                 return loss_sum, n_correct, k
             loss_sum += value
             n_correct += correct
-            _backward_sample(grads, dacts, acts, idx, nnz, X[i], params, layout, activations)
+            _backward_sample(grads, dacts, acts, idx, nnz, x, params, layout, activations)
             if sparse:
                 _mark_rows(touched, tcount, mark, idx, nnz, layout)
+            _clear_input(X, idx, nnz)
         scale = params.dtype.type(1.0 / (stop - start))
         if sparse:
             _sgd_update_rows(params, grads, layout, touched, tcount, mark, scale, lr, clip_value)

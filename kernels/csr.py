@@ -1,0 +1,76 @@
+"""Sparse input: training and prediction on a CSR matrix (data, indices, indptr) without ever
+making it dense.
+
+``train_epoch_csr`` is ``train_epoch`` with X given as the three CSR arrays of scipy.sparse:
+row i's stored values are ``data[indptr[i]:indptr[i + 1]]`` at columns ``indices[...]``. It runs
+the general mini-batch epoch (sgd.train_epoch_batches, the same compiled body and the same
+update step as dense input; batch size 1 is batches of one), with each sample's row scattered
+into a scratch vector and its columns listed from ``indices`` (inputs.py). Layer 0's forward is
+b + sum over stored entries of data_k * W0[indices_k] and its backward touches only those rows,
+so a sample costs O(stored entries x fan_out) in layer 0, whatever n_features is.
+``predict_csr`` is ``predict`` for CSR rows.
+
+Numbers: with sorted indices, no duplicates and no explicit zeros (what fastmlp/sparse.py
+prepares), bit-identical to sgd.train_epoch_batches on the dense X (the same rows added in the
+same order). See tests/test_csr.py for how that relates to the dense fast epochs.
+
+The arrays: data of params' dtype; indices and indptr int32 (scipy's usual) or both int64.
+"""
+
+import numpy as np
+
+from .config import jit
+from .inputs import _clear_input, _list_input
+from .network import _forward_listed, _idx_offset, layer_slice
+from .sgd import train_epoch_batches
+
+
+def _csr_tuple(params, X_data, X_indices, X_indptr, n_in, n_rows):
+    # the CSR tuple the compiled code takes (inputs.py), after the O(1) checks that keep the
+    # compiled code to one specialisation per dtype; the fastmlp/sparse.py layer checks values
+    if X_data.dtype != params.dtype:
+        raise ValueError(f"X_data has dtype {X_data.dtype}, expected {params.dtype}")
+    if X_indices.dtype != X_indptr.dtype or X_indices.dtype not in (np.int32, np.int64):
+        raise ValueError(f"X_indices and X_indptr must both be int32 or both int64, got "
+                         f"{X_indices.dtype} and {X_indptr.dtype}")
+    if not (X_data.ndim == X_indices.ndim == X_indptr.ndim == 1) or \
+            X_data.shape != X_indices.shape:
+        raise ValueError("X_data, X_indices must be 1-D of the same length, X_indptr 1-D")
+    if X_indptr.shape[0] < n_rows + 1:
+        raise ValueError(f"X_indptr has {X_indptr.shape[0]} entries; the rows need "
+                         f"{n_rows + 1}")
+    xs = np.zeros(n_in, params.dtype)  # one dense row of scratch, all zero between samples
+    seen = np.zeros(n_in, np.uint8)
+    return (np.ascontiguousarray(X_data), np.ascontiguousarray(X_indices),
+            np.ascontiguousarray(X_indptr), xs, seen)
+
+
+def train_epoch_csr(params, grads, acts, dacts, X_data, X_indices, X_indptr, Y, order, layout,
+                    activations, loss, lr, alpha, l1, clip_value, clip_norm, batch_size):
+    # params, grads: (P,)  acts, dacts: (A,)  X_data, X_indices: (nnz,)  X_indptr: (n + 1,)
+    # Y: (n, n_out)  order: (m,) int64; returns (loss_sum, n_correct, n_done) as train_epoch
+    X = _csr_tuple(params, X_data, X_indices, X_indptr, layout[0, 0], Y.shape[0])
+    return train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activations,
+                               loss, lr, alpha, l1, clip_value, clip_norm, batch_size)
+
+
+def predict_csr(out, X_data, X_indices, X_indptr, params, acts, layout, activations):
+    # out: (n, n_out)  X_data, X_indices: (nnz,)  X_indptr: (n + 1,)  acts: (A,) scratch (left
+    # holding the last row's outputs)
+    X = _csr_tuple(params, X_data, X_indices, X_indptr, layout[0, 0], out.shape[0])
+    _predict_rows(out, X, params, acts, layout, activations)
+
+
+@jit
+def _predict_rows(out, X, params, acts, layout, activations):
+    # out[i] = the network's output for row i of X (dense or a CSR tuple), on the public buffers
+    L = layout.shape[0]
+    idx = np.empty(_idx_offset(layout, L), np.int64)
+    nnz = np.empty(L, np.int64)
+    for i in range(out.shape[0]):
+        x = _list_input(idx, nnz, X, i)
+        _forward_listed(acts, idx, nnz, x, params, layout, activations)
+        last = layer_slice(acts, layout, L - 1)
+        for j in range(out.shape[1]):
+            out[i, j] = last[j]
+        _clear_input(X, idx, nnz)
