@@ -23,6 +23,7 @@ as the per-sample reference (fastmlp/reference.py), which tests/test_diagnostics
 
 import numpy as np
 
+from . import sparse
 from .codes import CROSS_ENTROPY, IDENTITY, RELU, SIGMOID, SOFTMAX, TANH
 from .reference import layer_views
 
@@ -70,7 +71,9 @@ def batch_gradients(params, layout, X, Y, activations, loss):
     """([dW per layer], [hidden outputs per hidden layer]): the gradient of the mean data loss
     over the rows of X (float64), and every hidden layer's outputs (n, fan_out)."""
     params = params.astype(np.float64)
-    X, Y = np.asarray(X, np.float64), np.asarray(Y, np.float64)
+    # a sparse X stays sparse: X @ W and X.T @ d are dense results
+    X = X.astype(np.float64) if sparse.is_sparse(X) else np.asarray(X, np.float64)
+    Y = np.asarray(Y, np.float64)
     L = layout.shape[0]
     outs, inp = [], X
     for l in range(L):

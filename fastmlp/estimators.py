@@ -17,7 +17,7 @@ import json
 
 import numpy as np
 
-from . import fitted, labels, persistence
+from . import fitted, labels, persistence, sparse
 from .backends import get_backend
 from .errors import NotFittedError, OutputOverflow
 from .layout import activation_size, coef_views, layer_sizes
@@ -200,7 +200,8 @@ class _BaseMLP:
         # per call: predict is thread-safe
         acts = np.empty(activation_size(self.layout_), dtype=self.params_.dtype)
         activations = self._activation_codes()
-        get_backend(self.backend).predict(out, X, self.params_, acts, self.layout_, activations)
+        sparse.predict(get_backend(self.backend), out, X, self.params_, acts, self.layout_,
+                       activations)
         if not np.isfinite(out).all():
             if not np.isfinite(self.params_).all():
                 raise ValueError(fitted.NON_FINITE_WEIGHTS)

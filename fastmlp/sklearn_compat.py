@@ -16,7 +16,7 @@ def sklearn_tags(estimator, kind):
                                single_output=True),
         classifier_tags=ClassifierTags(multi_class=True) if kind == "classifier" else None,
         regressor_tags=RegressorTags() if kind == "regressor" else None,
-        input_tags=InputTags(two_d_array=True),
+        input_tags=InputTags(two_d_array=True, sparse=True),
         # per-sample SGD from a seeded initialisation: repeatable with random_state set
         non_deterministic=False,
         requires_fit=True,

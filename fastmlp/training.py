@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from . import diagnostics
+from . import diagnostics, sparse
 from .backends import get_backend
 from .errors import DivergenceError, OutputOverflow
 from .layout import activation_size, coef_views
@@ -103,7 +103,7 @@ def split_validation(X, Y, y, fraction, random_state):
                          f"{X.shape[0]}; need at least 1 for each side")
     perm = check_random_state(random_state).permutation(X.shape[0])
     val, tr = perm[:n_val], np.sort(perm[n_val:])
-    return (np.ascontiguousarray(X[tr]), np.ascontiguousarray(Y[tr]),
+    return (sparse.take_rows(X, tr), np.ascontiguousarray(Y[tr]),
             (X[val], np.asarray(y)[val]), tr)
 
 
@@ -111,7 +111,7 @@ def train(model, X, Y, epochs, settings, validation=None, epoch_callback=None, r
           stacklevel=3):
     """Run ``epochs`` epochs over (X, Y) with validation/early stopping; returns the model.
 
-    X, Y: checked C-contiguous arrays of the parameters' dtype. validation: (X_val, y_val) to
+    X, Y: checked C-contiguous arrays of the parameters' dtype (X may be a checked CSR matrix). validation: (X_val, y_val) to
     score after every epoch, or None. rows: the user's row of each training row (a validation
     split trains on a subset), so a DivergenceError names a row of the X given to fit.
 
@@ -166,8 +166,8 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
             t_chunk = model.t_
             try:
                 # the one call into the backend's compiled epoch
-                ls, nc, done = backend.train_epoch(
-                    params, grads, acts, dacts, X, Y, idx, layout, s.activation_codes,
+                ls, nc, done = sparse.train_epoch(  # train_epoch_csr for sparse X
+                    backend, params, grads, acts, dacts, X, Y, idx, layout, s.activation_codes,
                     s.loss_code, dtype.type(lr), alpha, l1, clip_value, clip_norm, B)
                 if done < idx.shape[0]:
                     _diverged(model, s, snapshot, t_epoch, start + done, int(idx[done]), lr,

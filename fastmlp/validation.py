@@ -8,6 +8,8 @@ import numbers
 
 import numpy as np
 
+from . import sparse
+
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -23,10 +25,13 @@ def check_dtype(dtype):
 
 
 def check_array(X, dtype, name="X", n_features=None, owner="the model"):
-    """X as a finite, C-contiguous, writeable 2-D array of ``dtype``. X itself is never modified."""
+    """X as a finite, C-contiguous, writeable 2-D array of ``dtype``, or for scipy.sparse input
+    a checked CSR matrix of ``dtype`` (sparse.check_csr). X itself is never modified."""
+    if sparse.is_sparse(X):
+        return sparse.check_csr(X, dtype, name, n_features, owner)
     if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
-        raise ValueError(f"{name}: sparse input is not supported; pass a dense array "
-                         f"(e.g. {name}.toarray())")
+        raise ValueError(f"{name}: sparse input other than scipy.sparse is not supported; pass "
+                         f"a scipy.sparse matrix or a dense array (e.g. {name}.toarray())")
     try:
         arr = np.asarray(X)
     except Exception as exc:  # ragged lists and the like

@@ -34,7 +34,8 @@ MODULES = _modules()
 LAYERS = [
     ("fastmlp.errors", "fastmlp.codes", "fastmlp.layout", "fastmlp.validation",
      "fastmlp.schedules", "fastmlp.progress", "fastmlp.init", "fastmlp.datasets",
-     "fastmlp.sklearn_compat", "fastmlp.persistence", "fastmlp.labels", "fastmlp.backends"),
+     "fastmlp.sklearn_compat", "fastmlp.persistence", "fastmlp.labels", "fastmlp.backends",
+     "fastmlp.sparse"),
     ("fastmlp.reference",) + tuple(m for m in MODULES if m.startswith("fastmlp.kernels")),
     ("fastmlp.params", "fastmlp.fitted", "fastmlp.diagnostics", "fastmlp.training"),
     ("fastmlp.estimators",),

@@ -37,14 +37,14 @@ def test_bad_X_in_fit(bad, match, make, no_kernel_calls):
         make().fit(bad, Y[:30])
 
 
-def test_sparse_X_is_refused_with_a_hint():
+def test_sparse_X_other_than_scipy_is_refused_with_a_hint():
     class FakeSparse:
         shape = (30, 4)
 
         def toarray(self):
             return X
 
-    with pytest.raises(ValueError, match=r"sparse input is not supported.*X\.toarray\(\)"):
+    with pytest.raises(ValueError, match=r"other than scipy.sparse is not supported.*X\.toarray\(\)"):
         clf().fit(FakeSparse(), Y)
 
 
