@@ -22,7 +22,7 @@ weight within ``eps`` of 0 (|W| has a kink there).
 
 import numpy as np
 
-from . import reference
+from . import reference, sparse
 from .backends import BACKENDS, get_backend
 from .estimators import prepared_copy
 from .layout import activation_size, coef_views
@@ -35,6 +35,8 @@ class GradientCheckError(AssertionError):
 def _prepared(model, X, y):
     """(model copy, X, Y in float64, activation codes, loss code)."""
     m, X, Y, settings = prepared_copy(model, X, y)
+    if sparse.is_sparse(X):  # checked CSR; a gradient check runs on a few rows: dense is fine
+        X = X.toarray()
     return (m, np.ascontiguousarray(X, np.float64), np.ascontiguousarray(Y, np.float64),
             settings.activation_codes, settings.loss_code)
 
