@@ -294,70 +294,33 @@ def predict(out, X, params, acts, layout, activations):
 # sparse input: X as the three CSR arrays (data, indices, indptr) of scipy.sparse
 
 
-def _forward_csr(acts, values, columns, params, layout, activations):
-    """network_forward for one CSR row: its stored ``values`` at ``columns``. Layer 0 is
-    b + sum_k values[k] * W0[columns[k]] (a repeated column counts twice, as scipy sums it)."""
-    W, b = layer_views(params, layout, 0)
-    out = layer_slice(acts, layout, 0)
-    out[:] = b + values @ W[columns]
-    activation_forward(out, activations[0])
-    for l in range(1, layout.shape[0]):
-        W, b = layer_views(params, layout, l)
-        dense_forward(layer_slice(acts, layout, l), layer_slice(acts, layout, l - 1), W, b,
-                      activations[l])
+class _CSRRows:
+    """The rows of a CSR matrix, each made dense when asked for: row i has the values
+    X_data[s] at the columns X_indices[s], s = X_indptr[i]:X_indptr[i + 1], zeros elsewhere (a
+    repeated column is summed, as scipy's sum_duplicates does). Only train_epoch's and
+    predict's X[i] is needed, so the reference below IS train_epoch / predict."""
 
+    def __init__(self, X_data, X_indices, X_indptr, n_in, n_rows):
+        self.data, self.indices, self.indptr = X_data, X_indices, X_indptr
+        self.n_in, self.shape = n_in, (n_rows, n_in)
 
-def _backward_csr(grads, dacts, acts, values, columns, params, layout, activations):
-    """network_backward for one CSR row, ACCUMULATING into grads: layer 0's gradient only has
-    the rows ``columns`` (np.add.at adds a repeated column's share twice)."""
-    L = layout.shape[0]
-    for l in range(L - 1, 0, -1):
-        W, _ = layer_views(params, layout, l)
-        dW, db = layer_views(grads, layout, l)
-        act = IDENTITY if l == L - 1 else activations[l]
-        dense_backward(layer_slice(dacts, layout, l - 1), dW, db, layer_slice(dacts, layout, l),
-                       layer_slice(acts, layout, l), layer_slice(acts, layout, l - 1), W, act)
-    dz = layer_slice(dacts, layout, 0)
-    activation_backward(dz, layer_slice(acts, layout, 0), IDENTITY if L == 1 else activations[0])
-    dW, db = layer_views(grads, layout, 0)
-    np.add.at(dW, columns, np.outer(values, dz))
-    db += dz
+    def __getitem__(self, i):
+        s = slice(self.indptr[i], self.indptr[i + 1])
+        x = np.zeros(self.n_in, self.data.dtype)
+        np.add.at(x, self.indices[s], self.data[s])
+        return x
 
 
 def train_epoch_csr(params, grads, acts, dacts, X_data, X_indices, X_indptr, Y, order, layout,
                     activations, loss, lr, alpha, l1, clip_value, clip_norm, batch_size):
-    """train_epoch with X given as CSR arrays: row i is X_data[s] at columns X_indices[s], for
-    s = X_indptr[i]:X_indptr[i + 1]. Every batch, also of size 1, takes the unfused path
-    (gradients accumulated into grads, then sgd_update), as the kernel does."""
-    L = layout.shape[0]
-    out_slot = layer_slice(acts, layout, L - 1)
-    dout_slot = layer_slice(dacts, layout, L - 1)
-    m = order.shape[0]
-    loss_sum = 0.0
-    n_correct = 0
-    for start in range(0, m, batch_size):
-        stop = min(start + batch_size, m)
-        grads[:] = 0
-        for k in range(start, stop):
-            i = order[k]
-            s = slice(X_indptr[i], X_indptr[i + 1])
-            _forward_csr(acts, X_data[s], X_indices[s], params, layout, activations)
-            value = loss_forward_backward(dout_slot, out_slot, Y[i], activations[L - 1], loss)
-            if not np.isfinite(value):
-                return loss_sum, n_correct, k
-            loss_sum += float(value)
-            n_correct += argmax_equal(out_slot, Y[i])
-            _backward_csr(grads, dacts, acts, X_data[s], X_indices[s], params, layout,
-                          activations)
-        sgd_update(params, grads, layout, params.dtype.type(1.0 / (stop - start)),
-                   lr, alpha, l1, clip_value, clip_norm)
-    return loss_sum, n_correct, m
+    """train_epoch with X given as CSR arrays (X_indptr: (n + 1,)); the same numbers as
+    train_epoch on the dense X."""
+    X = _CSRRows(X_data, X_indices, X_indptr, layout[0, 0], Y.shape[0])
+    return train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
+                       lr, alpha, l1, clip_value, clip_norm, batch_size)
 
 
 def predict_csr(out, X_data, X_indices, X_indptr, params, acts, layout, activations):
     """predict with X given as CSR arrays.  out: (n, n_out)"""
-    L = layout.shape[0]
-    for i in range(out.shape[0]):
-        s = slice(X_indptr[i], X_indptr[i + 1])
-        _forward_csr(acts, X_data[s], X_indices[s], params, layout, activations)
-        out[i] = layer_slice(acts, layout, L - 1)
+    predict(out, _CSRRows(X_data, X_indices, X_indptr, layout[0, 0], out.shape[0]), params,
+            acts, layout, activations)

@@ -2,27 +2,34 @@
 making it dense.
 
 ``train_epoch_csr`` is ``train_epoch`` with X given as the three CSR arrays of scipy.sparse:
-row i's stored values are ``data[indptr[i]:indptr[i + 1]]`` at columns ``indices[...]``. It runs
-the general mini-batch epoch (sgd.train_epoch_batches, the same compiled body and the same
-update step as dense input; batch size 1 is batches of one), with each sample's row scattered
-into a scratch vector and its columns listed from ``indices`` (inputs.py). Layer 0's forward is
-b + sum over stored entries of data_k * W0[indices_k] and its backward touches only those rows,
-so a sample costs O(stored entries x fan_out) in layer 0, whatever n_features is.
+row i's stored values are ``data[indptr[i]:indptr[i + 1]]`` at columns ``indices[...]``. Each
+sample's row is scattered into a scratch vector and its columns listed from ``indices``
+(inputs.py); then the dense layer code runs on the public buffers: mini-batches (and clip_norm)
+in the general mini-batch epoch (sgd.train_epoch_batches, the same compiled body and update
+step as dense input), batch size 1 in ``_per_sample`` (the forward, loss and fused backward +
+step of network.py, as ``network_backward_sgd``; 2x the general epoch at batch 1 on MNIST).
+Layer 0's forward is b + sum over stored entries of data_k * W0[indices_k] and, without a
+penalty, its backward touches only those rows, so a sample costs O(stored entries x fan_out)
+in layer 0, whatever n_features is (a penalty moves every row, as for dense X).
 ``predict_csr`` is ``predict`` for CSR rows.
 
 Numbers: with sorted indices, no duplicates and no explicit zeros (what fastmlp/sparse.py
-prepares), bit-identical to sgd.train_epoch_batches on the dense X (the same rows added in the
-same order). See tests/test_csr.py for how that relates to the dense fast epochs.
+prepares), bit-identical to the same layer code on the dense X (the same rows added in the
+same order). How that relates to the dense fast epochs: tests/test_csr.py.
+A new solver reaches the sparse path through the general epoch: route it there (as
+train_epoch does) unless ``_per_sample`` learns it.
 
 The arrays: data of params' dtype; indices and indptr int32 (scipy's usual) or both int64.
 """
 
+import math
+
 import numpy as np
 
 from .config import jit
-from .inputs import _clear_input, _list_input
-from .network import _forward_listed, _idx_offset, layer_slice
-from .sgd import train_epoch_batches
+from .inputs import _clear_input, _list_input, _prefetch_input
+from .network import _backward_sgd_sample, _forward_listed, _idx_offset, layer_slice
+from .sgd import _sample_forward_loss, train_epoch_batches
 
 
 def _csr_tuple(params, X_data, X_indices, X_indptr, n_in, n_rows):
@@ -50,8 +57,39 @@ def train_epoch_csr(params, grads, acts, dacts, X_data, X_indices, X_indptr, Y, 
     # params, grads: (P,)  acts, dacts: (A,)  X_data, X_indices: (nnz,)  X_indptr: (n + 1,)
     # Y: (n, n_out)  order: (m,) int64; returns (loss_sum, n_correct, n_done) as train_epoch
     X = _csr_tuple(params, X_data, X_indices, X_indptr, layout[0, 0], Y.shape[0])
+    if batch_size == 1 and clip_norm == 0:
+        return _per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr,
+                           alpha, l1, clip_value)
     return train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activations,
                                loss, lr, alpha, l1, clip_value, clip_norm, batch_size)
+
+
+@jit
+def _per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr, alpha, l1,
+                clip_value):
+    # per-sample SGD on the public buffers, the backward fused with the step
+    # (network._backward_sgd_sample: each row's dinp from the old row, then its step)
+    L = layout.shape[0]
+    idx = np.empty(_idx_offset(layout, L), np.int64)
+    nnz = np.empty(L, np.int64)
+    m = order.shape[0]
+    loss_sum = 0.0
+    n_correct = 0
+    for k in range(m):
+        i = order[k]
+        if k + 1 < m:
+            _prefetch_input(X, order[k + 1])
+        x = _list_input(idx, nnz, X, i)
+        value, correct = _sample_forward_loss(acts, dacts, idx, nnz, x, Y, i, params, layout,
+                                              activations, loss)
+        if not math.isfinite(value):
+            return loss_sum, n_correct, k
+        loss_sum += value
+        n_correct += correct
+        _backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha,
+                             l1, clip_value)
+        _clear_input(X, idx, nnz)
+    return loss_sum, n_correct, m
 
 
 def predict_csr(out, X_data, X_indices, X_indptr, params, acts, layout, activations):

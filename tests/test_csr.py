@@ -5,11 +5,15 @@ reference, against the dense epoch they share their body with, and on awkward CS
   activation, L2, L1, clip_value, clip_norm, no hidden layer, rows with no stored entries, a row
   with every feature stored; within the tolerance table of helpers.py (the reference sums
   layer 0 with BLAS, in its own order).
-- CSR == dense, bit for bit: train_epoch_csr on a canonical CSR matrix (sorted indices, no
-  duplicates, no explicit zeros) runs the same compiled epoch (sgd.train_epoch_batches) with
-  the same rows listed in the same order as the dense X, so every weight, the loss sum and the
-  count are identical. predict_csr equals the dense predict bit for bit as well: both forwards
-  add the non-zero rows in ascending order, unreordered (the dense one on the padded work copy).
+- CSR == dense, bit for bit: on a canonical CSR matrix (sorted indices, no duplicates, no
+  explicit zeros) a sample lists exactly the dense row's non-zero columns in the same order.
+  Mini-batches (and clip_norm) run the very epoch the dense X runs with a penalty or clip_norm
+  (sgd.train_epoch_batches); batch size 1 runs the public-buffer layer code of
+  network_forward + network_backward_sgd. So every weight, the loss sum and the count equal
+  those of that dense code. The dense fast epochs (epochs.py, batches.py) compute the hidden
+  layers' dinp dot products on the padded copy in another order: within tolerance only, and bit
+  for bit without a hidden layer (tested). predict_csr equals the dense predict bit for bit:
+  both forwards add the non-zero rows in ascending order, unreordered.
 - Unsorted indices and duplicate entries: handled exactly (a duplicate column is summed, as
   scipy's sum_duplicates does); equal to the reference on the same arrays and to the canonical
   matrix within tolerance (the rows are added in the stored order, not ascending).
@@ -21,7 +25,7 @@ import scipy.sparse as sp
 
 from fastmlp import kernels, reference
 from fastmlp.kernels import sgd
-from helpers import copy_problem, make_problem, tol
+from helpers import copy_problem, make_problem, run_epoch, tol
 
 DTYPES = [np.float64, np.float32]
 ARCHS = [(30, 17, 5), (12, 4), (40, 33, 20, 3)]
@@ -60,6 +64,25 @@ def run_dense_general(p, order, lr=0.05, alpha=0.0, l1=0.0, clip_value=0.0, clip
     return res, q
 
 
+def run_dense_fused(p, order, lr=0.05, alpha=0.0, l1=0.0, clip_value=0.0):
+    """Per-sample SGD on the dense rows with the public-buffer kernels, sample by sample."""
+    q = copy_problem(p)
+    t = q["dtype"].type
+    L = q["layout"].shape[0]
+    loss_sum, n_correct = 0.0, 0
+    for i in order:
+        kernels.network_forward(q["acts"], q["X"][i], q["params"], q["layout"],
+                                q["activations"])
+        out = kernels.layer_slice(q["acts"], q["layout"], L - 1)
+        loss_sum += kernels.loss_forward_backward(kernels.layer_slice(q["dacts"], q["layout"],
+                                                                      L - 1), out, q["Y"][i],
+                                                  q["activations"][L - 1], q["loss"])
+        n_correct += kernels.argmax_equal(out, q["Y"][i])
+        kernels.network_backward_sgd(q["dacts"], q["params"], q["acts"], q["X"][i], q["layout"],
+                                     q["activations"], t(lr), t(alpha), t(l1), t(clip_value))
+    return (loss_sum, n_correct, len(order)), q
+
+
 OPTIONS = [dict(), dict(alpha=1e-2), dict(l1=1e-3), dict(alpha=1e-3, l1=1e-3),
            dict(clip_value=0.05), dict(clip_norm=0.5)]
 
@@ -78,11 +101,30 @@ def test_csr_epoch_equals_the_reference_and_the_dense_epoch(dtype, sizes, batch_
     assert (cn, cc) == (rn, rc) == (40, rc)
     np.testing.assert_allclose(cl, rl, **tol(dtype, "epoch"))
     np.testing.assert_allclose(comp["params"], ref["params"], **tol(dtype, "epoch"))
-    # the dense X through the same compiled epoch: bit for bit
-    (dl, dc, dn), dense = run_dense_general(p, order, batch_size=batch_size, **opts)
+    # the dense X through the same compiled layer code: bit for bit
+    if batch_size == 1 and "clip_norm" not in opts:
+        (dl, dc, dn), dense = run_dense_fused(p, order, **opts)
+        np.testing.assert_array_equal(comp["dacts"], dense["dacts"])
+    else:
+        (dl, dc, dn), dense = run_dense_general(p, order, batch_size=batch_size, **opts)
     assert (dl, dc, dn) == (cl, cc, cn)
     np.testing.assert_array_equal(comp["params"], dense["params"])
     np.testing.assert_array_equal(comp["acts"], dense["acts"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch_size", [1, 4])
+@pytest.mark.parametrize("opts", [dict(), dict(alpha=1e-2), dict(clip_value=0.05)],
+                         ids=["plain", "l2", "clip"])
+def test_without_a_hidden_layer_csr_equals_the_dense_fast_epochs_bit_for_bit(dtype, batch_size,
+                                                                            opts):
+    p, Xc = csr_problem((30, 5), dtype)
+    order = np.random.default_rng(1).permutation(40)
+    (cl, cc, cn), comp = run_csr(kernels, p, Xc.data, Xc.indices, Xc.indptr, order,
+                                 batch_size=batch_size, **opts)
+    (dl, dc, dn), dense = run_epoch(kernels, p, order, batch_size=batch_size, **opts)
+    assert (cl, cc, cn) == (dl, dc, dn)
+    np.testing.assert_array_equal(comp["params"], dense["params"])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -4,15 +4,17 @@ Where the weights are bit-identical to a dense fit of the same data and seed, an
 
 - Bit-identical whenever the dense fit runs the general mini-batch epoch
   (sgd.train_epoch_batches): mini-batches with a weight penalty (alpha > 0), any clip_norm,
-  batches over 1024. The sparse fit always runs that epoch, on the same rows in the same order
-  (a canonical CSR row lists exactly the dense row's non-zero columns, ascending), so every sum
-  is the same.
+  batches over 1024. The sparse fit runs that same epoch for every batch size except 1 without
+  clip_norm, on the same rows in the same order (a canonical CSR row lists exactly the dense
+  row's non-zero columns, ascending), so every sum is the same.
 - Only within tolerance at batch size 1 without clip_norm, and for mini-batches without a
-  penalty or clip_norm: there the dense fit takes its two fast epochs. The per-sample epoch
-  fuses the backward with the step and computes each weight step as (lr * x_i) * dz_j, where
-  the general epoch computes lr * (1 * (x_i * dz_j)); the fast mini-batch epoch reorders the
-  hidden layers' dinp dot products. Rounding differs in the last bits, and compounds over an
-  epoch; the two fits agree to float64 rounding (tested in float64 below).
+  penalty or clip_norm: there the dense fit takes its two fast epochs on the padded work copy,
+  which compute the hidden layers' dinp dot products (W[i] . dz) in another order than the
+  public-buffer code the sparse fit runs (per sample: the fused backward + step of
+  network_backward_sgd; mini-batches: the general epoch, whose step is also lr * (x * dz / B)
+  rather than the fast epoch's). Rounding differs in the last bits, and compounds over an
+  epoch; the two fits agree to float64 rounding (tested in float64 below). Without a hidden
+  layer there is no dinp and the per-sample fits are bit-identical (tests/test_csr.py).
 - Predictions of one model are bit-identical for sparse and dense X (both forwards add the
   non-zero rows in ascending order, unreordered).
 """
