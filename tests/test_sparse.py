@@ -19,6 +19,8 @@ Where the weights are bit-identical to a dense fit of the same data and seed, an
   non-zero rows in ascending order, unreordered).
 """
 
+import json
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -267,3 +269,38 @@ def test_dense_use_never_imports_scipy():
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True)
     assert proc.stdout.strip() == "False"
+
+
+CACHE_SCRIPT = """
+import hashlib, json
+import numpy as np, scipy.sparse as sp
+from fastmlp import MLPClassifier, kernels
+X = sp.random(300, 500, density=0.05, format="csr", random_state=0)
+y = np.arange(300) % 3
+out = {}
+for bs in (1, 8):
+    m = MLPClassifier(hidden_layer_sizes=(9, 5), epochs=2, batch_size=bs, random_state=0)
+    m.fit(X, y)
+    h = hashlib.sha256(m.params_.tobytes())
+    h.update(m.predict_proba(X).tobytes())
+    out[bs] = h.hexdigest()
+fs = (kernels.csr._per_sample, kernels.sgd.train_epoch_batches, kernels.csr._predict_rows)
+print(json.dumps(dict(out=out, hits=sum(sum(f.stats.cache_hits.values()) for f in fs),
+                      misses=sum(sum(f.stats.cache_misses.values()) for f in fs))))
+"""
+
+
+def test_sparse_kernels_are_cached_release_the_gil_and_are_bit_identical_when_loaded(tmp_path):
+    """The CSR epoch and predict take a tuple of arrays (inputs.py): their compiled code is
+    stored and loaded like the dense kernels', with the same numbers."""
+    fs = (kernels.csr._per_sample, kernels.sgd.train_epoch_batches, kernels.csr._predict_rows)
+    for f in fs:
+        assert f.targetoptions.get("nogil") is True
+        assert type(f._cache).__name__ == "FunctionCache"  # cache=True (else a NullCache)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    runs = [json.loads(subprocess.run([sys.executable, "-c", CACHE_SCRIPT], env=env,
+                                      capture_output=True, text=True, check=True,
+                                      timeout=600).stdout) for _ in range(2)]
+    assert runs[0]["misses"] > 0 and runs[0]["hits"] == 0  # compiled
+    assert runs[1]["hits"] > 0 and runs[1]["misses"] == 0  # loaded
+    assert runs[0]["out"] == runs[1]["out"]
