@@ -28,6 +28,7 @@ from machine_info import llvm_cpu_name, lscpu_model  # noqa: E402
 from fastmlp import kernels  # noqa: E402
 from fastmlp.datasets import load_mnist  # noqa: E402
 from fastmlp.init import initialise  # noqa: E402
+from fastmlp.codes import SGD  # noqa: E402
 from fastmlp.kernels import sgd  # noqa: E402
 from fastmlp.layout import make_layout  # noqa: E402
 
@@ -52,15 +53,19 @@ def main(argv=None):
     p0 = p0.astype(dtype)
     codes = np.array([1, 1, 4], np.int64)  # relu, relu, softmax
     tail = (t(0.01), t(0), t(0), t(0), t(0))  # lr, alpha, l1, clip_value, clip_norm
+    empty = np.zeros(0, dtype)
+    # after batch_size: no sample weights, plain SGD, no optimizer state
+    plain = (empty, SGD, t(0), True, t(0.9), t(0.999), t(1e-8), empty, empty,
+             np.zeros(1, np.int64))
 
     variants = {
-        "dense train_epoch": lambda b, o: kernels.train_epoch(b[0], b[1], b[2], b[3], X, Y, o,
-                                                              layout, codes, 0, *tail, b[4]),
+        "dense train_epoch": lambda b, o: kernels.train_epoch(
+            b[0], b[1], b[2], b[3], X, Y, o, layout, codes, 0, *tail, b[4], *plain),
         "csr train_epoch_csr": lambda b, o: kernels.train_epoch_csr(
             b[0], b[1], b[2], b[3], Xc.data, Xc.indices, Xc.indptr, Y, o, layout, codes, 0,
-            *tail, b[4]),
+            *tail, b[4], *plain),
         "dense general epoch": lambda b, o: sgd.train_epoch_batches(
-            b[0], b[1], b[2], b[3], X, Y, o, layout, codes, 0, *tail, b[4]),
+            b[0], b[1], b[2], b[3], X, Y, o, layout, codes, 0, *tail, b[4], *plain),
     }
 
     def run(name, B, order):

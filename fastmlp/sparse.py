@@ -84,6 +84,22 @@ def check_csr(X, dtype, name="X", n_features=None, owner="the model"):
     return out
 
 
+class CSRRows:
+    """The rows of CSR arrays, each made dense when asked for (the reference's CSR twins):
+    X[i] has the values X_data[s] at the columns X_indices[s], s = X_indptr[i]:X_indptr[i + 1],
+    zeros elsewhere; a repeated column is summed, as scipy's sum_duplicates does."""
+
+    def __init__(self, X_data, X_indices, X_indptr, n_in, n_rows):
+        self.data, self.indices, self.indptr = X_data, X_indices, X_indptr
+        self.n_in, self.shape = n_in, (n_rows, n_in)
+
+    def __getitem__(self, i):
+        s = slice(self.indptr[i], self.indptr[i + 1])
+        x = np.zeros(self.n_in, self.data.dtype)
+        np.add.at(x, self.indices[s], self.data[s])
+        return x
+
+
 def take_rows(X, rows):
     """Rows of a dense (C-contiguous copy) or CSR X."""
     return X[rows] if is_sparse(X) else np.ascontiguousarray(X[rows])

@@ -29,7 +29,8 @@ import numpy as np
 from .config import jit
 from .inputs import _clear_input, _list_input, _prefetch_input
 from .network import _backward_sgd_sample, _forward_listed, _idx_offset, layer_slice
-from .sgd import _sample_forward_loss, train_epoch_batches
+from .codes import SGD
+from .sgd import _check_buffers, _sample_forward_loss, train_epoch_batches
 
 
 def _csr_tuple(params, X_data, X_indices, X_indptr, n_in, n_rows):
@@ -53,21 +54,26 @@ def _csr_tuple(params, X_data, X_indices, X_indptr, n_in, n_rows):
 
 
 def train_epoch_csr(params, grads, acts, dacts, X_data, X_indices, X_indptr, Y, order, layout,
-                    activations, loss, lr, alpha, l1, clip_value, clip_norm, batch_size):
+                    activations, loss, lr, alpha, l1, clip_value, clip_norm, batch_size,
+                    sample_weight, solver, momentum, nesterov, beta_1, beta_2, epsilon,
+                    velocity, sq_avg, step):
     # params, grads: (P,)  acts, dacts: (A,)  X_data, X_indices: (nnz,)  X_indptr: (n + 1,)
-    # Y: (n, n_out)  order: (m,) int64; returns (loss_sum, n_correct, n_done) as train_epoch
+    # Y: (n, n_out)  order: (m,) int64; the rest and the result as in train_epoch
     X = _csr_tuple(params, X_data, X_indices, X_indptr, layout[0, 0], Y.shape[0])
-    if batch_size == 1 and clip_norm == 0:
+    _check_buffers(params, Y, sample_weight, solver, momentum, velocity, sq_avg, step)
+    if solver == SGD and momentum == 0 and batch_size == 1 and clip_norm == 0:
         return _per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr,
-                           alpha, l1, clip_value)
+                           alpha, l1, clip_value, sample_weight)
     return train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activations,
-                               loss, lr, alpha, l1, clip_value, clip_norm, batch_size)
+                               loss, lr, alpha, l1, clip_value, clip_norm, batch_size,
+                               sample_weight, solver, momentum, nesterov, beta_1, beta_2,
+                               epsilon, velocity, sq_avg, step)
 
 
 @jit
 def _per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr, alpha, l1,
-                clip_value):
-    # per-sample SGD on the public buffers, the backward fused with the step
+                clip_value, sample_weight):
+    # plain per-sample SGD on the public buffers, the backward fused with the step
     # (network._backward_sgd_sample: each row's dinp from the old row, then its step)
     L = layout.shape[0]
     idx = np.empty(_idx_offset(layout, L), np.int64)
@@ -75,6 +81,8 @@ def _per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr,
     m = order.shape[0]
     loss_sum = 0.0
     n_correct = 0
+    weighted = sample_weight.shape[0] > 0
+    dz = layer_slice(dacts, layout, L - 1)
     for k in range(m):
         i = order[k]
         if k + 1 < m:
@@ -84,6 +92,11 @@ def _per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr,
                                               activations, loss)
         if not math.isfinite(value):
             return loss_sum, n_correct, k
+        if weighted:  # the weighted loss w * loss_i has the output gradient w * dz
+            w = sample_weight[i]
+            value = value * w
+            for j in range(dz.shape[0]):
+                dz[j] *= w
         loss_sum += value
         n_correct += correct
         _backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha,

@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from fastmlp import kernels, reference
 from fastmlp.kernels import sgd
-from helpers import copy_problem, make_problem, run_epoch, tol
+from helpers import copy_problem, make_problem, run_epoch, solver_args, tol
 
 DTYPES = [np.float64, np.float32]
 ARCHS = [(30, 17, 5), (12, 4), (40, 33, 20, 3)]
@@ -43,28 +43,31 @@ def csr_problem(sizes, dtype, n=40, seed=0, **kw):
 
 
 def run_csr(backend, p, data, indices, indptr, order, lr=0.05, alpha=0.0, l1=0.0,
-            clip_value=0.0, clip_norm=0.0, batch_size=1):
+            clip_value=0.0, clip_norm=0.0, batch_size=1, **solver):
+    """backend.train_epoch_csr on a copy of problem p (solver: as helpers.run_epoch)."""
     q = copy_problem(p)
     t = q["dtype"].type
     res = backend.train_epoch_csr(q["params"], q["grads"], q["acts"], q["dacts"], data, indices,
                                   indptr, q["Y"], np.ascontiguousarray(order, np.int64),
                                   q["layout"], q["activations"], q["loss"], t(lr), t(alpha),
-                                  t(l1), t(clip_value), t(clip_norm), batch_size)
+                                  t(l1), t(clip_value), t(clip_norm), batch_size,
+                                  *solver_args(q, **solver))
     return res, q
 
 
 def run_dense_general(p, order, lr=0.05, alpha=0.0, l1=0.0, clip_value=0.0, clip_norm=0.0,
-                      batch_size=1):
+                      batch_size=1, **solver):
     q = copy_problem(p)
     t = q["dtype"].type
     res = sgd.train_epoch_batches(q["params"], q["grads"], q["acts"], q["dacts"], q["X"], q["Y"],
                                   np.ascontiguousarray(order, np.int64), q["layout"],
                                   q["activations"], q["loss"], t(lr), t(alpha), t(l1),
-                                  t(clip_value), t(clip_norm), batch_size)
+                                  t(clip_value), t(clip_norm), batch_size,
+                                  *solver_args(q, **solver))
     return res, q
 
 
-def run_dense_fused(p, order, lr=0.05, alpha=0.0, l1=0.0, clip_value=0.0):
+def run_dense_fused(p, order, lr=0.05, alpha=0.0, l1=0.0, clip_value=0.0, sample_weight=None):
     """Per-sample SGD on the dense rows with the public-buffer kernels, sample by sample."""
     q = copy_problem(p)
     t = q["dtype"].type
@@ -74,23 +77,35 @@ def run_dense_fused(p, order, lr=0.05, alpha=0.0, l1=0.0, clip_value=0.0):
         kernels.network_forward(q["acts"], q["X"][i], q["params"], q["layout"],
                                 q["activations"])
         out = kernels.layer_slice(q["acts"], q["layout"], L - 1)
-        loss_sum += kernels.loss_forward_backward(kernels.layer_slice(q["dacts"], q["layout"],
-                                                                      L - 1), out, q["Y"][i],
-                                                  q["activations"][L - 1], q["loss"])
+        dz = kernels.layer_slice(q["dacts"], q["layout"], L - 1)
+        value = kernels.loss_forward_backward(dz, out, q["Y"][i], q["activations"][L - 1],
+                                              q["loss"])
+        if sample_weight is not None:
+            w = q["dtype"].type(sample_weight[i])
+            value = float(value) * float(w)  # the loss in float64, as the kernels
+            dz *= w
+        loss_sum += float(value)  # in float64, as the kernels sum
         n_correct += kernels.argmax_equal(out, q["Y"][i])
         kernels.network_backward_sgd(q["dacts"], q["params"], q["acts"], q["X"][i], q["layout"],
                                      q["activations"], t(lr), t(alpha), t(l1), t(clip_value))
     return (loss_sum, n_correct, len(order)), q
 
 
+WEIGHTS = np.random.default_rng(5).uniform(0, 2, 40)
 OPTIONS = [dict(), dict(alpha=1e-2), dict(l1=1e-3), dict(alpha=1e-3, l1=1e-3),
-           dict(clip_value=0.05), dict(clip_norm=0.5)]
+           dict(clip_value=0.05), dict(clip_norm=0.5), dict(sample_weight=WEIGHTS),
+           dict(solver="sgd", momentum=0.9), dict(solver="sgd", momentum=0.9, nesterov=False),
+           dict(solver="adam", lr=0.01), dict(solver="adam", lr=0.01, alpha=1e-3,
+                                              sample_weight=WEIGHTS)]
+FUSED = ("solver", "momentum", "clip_norm")  # any of these: the general epoch at batch 1 too
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("sizes", ARCHS, ids=str)
 @pytest.mark.parametrize("batch_size", [1, 3, 16])
-@pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: ",".join(o) or "plain")
+@pytest.mark.parametrize("opts", OPTIONS, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()
+                                                         if k != "sample_weight") +
+                         (",weighted" if "sample_weight" in o else "") or "plain")
 def test_csr_epoch_equals_the_reference_and_the_dense_epoch(dtype, sizes, batch_size, opts):
     p, Xc = csr_problem(sizes, dtype)
     order = np.random.default_rng(1).permutation(40)
@@ -102,7 +117,7 @@ def test_csr_epoch_equals_the_reference_and_the_dense_epoch(dtype, sizes, batch_
     np.testing.assert_allclose(cl, rl, **tol(dtype, "epoch"))
     np.testing.assert_allclose(comp["params"], ref["params"], **tol(dtype, "epoch"))
     # the dense X through the same compiled layer code: bit for bit
-    if batch_size == 1 and "clip_norm" not in opts:
+    if batch_size == 1 and not any(k in opts for k in FUSED):
         (dl, dc, dn), dense = run_dense_fused(p, order, **opts)
         np.testing.assert_array_equal(comp["dacts"], dense["dacts"])
     else:

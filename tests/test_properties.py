@@ -26,6 +26,8 @@ settings.register_profile("fastmlp", max_examples=EXAMPLES, deadline=None, deran
 PROFILE = settings.get_profile("fastmlp")
 
 HIDDEN = ["identity", "relu", "sigmoid", "tanh"]
+SOLVER_OPTIONS = [{}, {}, {}, dict(momentum=0.9, nesterov=False), dict(momentum=0.5),
+                  dict(solver="adam"), dict(solver="adam", beta_1=0.5, beta_2=0.9)]
 
 
 @st.composite
@@ -53,6 +55,12 @@ def problems(draw):
         clip_value=draw(st.sampled_from([0.0, 0.0, 0.05, 1.0])),
         clip_norm=draw(st.sampled_from([0.0, 0.0, 0.0, 0.1, 10.0])),
     )
+    # the solvers (plain SGD most often: its fast paths), and sample weights (zeros included)
+    options.update(draw(st.sampled_from(SOLVER_OPTIONS)))
+    if draw(st.booleans()):
+        weights = np.random.default_rng(seed + 2).uniform(0, 2, n)
+        weights[np.random.default_rng(seed + 3).random(n) < 0.2] = 0
+        options["sample_weight"] = weights
     order = np.random.default_rng(seed).permutation(n)
     if draw(st.booleans()):  # repeats and omissions are allowed in an order
         order = np.random.default_rng(seed + 1).integers(0, n, draw(st.integers(1, 2 * n)))
@@ -67,15 +75,18 @@ def test_train_epoch_kernel_equals_reference(problem):
     p, order, opt, desc = problem
     dtype = p["dtype"]
     args = (opt["lr"], opt["alpha"], opt["clip_value"], opt["clip_norm"], opt["batch_size"])
-    (rl, rc, rn), ref = run_epoch(reference, p, order, *args)
-    (cl, cc, cn), comp = run_epoch(kernels, p, order, *args)
+    solver = {k: v for k, v in opt.items() if k not in ("lr", "alpha", "clip_value",
+                                                        "clip_norm", "batch_size")}
+    (rl, rc, rn), ref = run_epoch(reference, p, order, *args, **solver)
+    (cl, cc, cn), comp = run_epoch(kernels, p, order, *args, **solver)
     assert cn == rn, desc
     if rn < len(order):  # diverged: both stop at the same sample, weights are not compared
         return
     assert cc == rc, desc
     np.testing.assert_allclose(cl, rl, **tol(dtype, "epoch"), err_msg=str(desc))
-    np.testing.assert_allclose(comp["params"], ref["params"], **tol(dtype, "epoch"),
-                               err_msg=str(desc))
+    for name in ("params", "velocity", "sq_avg"):
+        np.testing.assert_allclose(comp[name], ref[name], **tol(dtype, "epoch"),
+                                   err_msg=f"{name} {desc} {solver}")
     # the inputs are read, never written
     np.testing.assert_array_equal(comp["X"], p["X"])
     np.testing.assert_array_equal(comp["Y"], p["Y"])
@@ -166,6 +177,8 @@ def test_the_strategy_reaches_every_output_and_batch_mode():
             seen.add(("sparse_batches_clipped",))
         if (p["X"] == 0).all(axis=1).any():
             seen.add(("zero_row",))
+        seen.add(("solver", opt.get("solver", "sgd"), opt.get("momentum", 0) > 0))
+        seen.add(("weighted", "sample_weight" in opt))
 
     collect()
     for output, loss in VALID_OUTPUTS:
@@ -176,6 +189,8 @@ def test_the_strategy_reaches_every_output_and_batch_mode():
     assert {("dtype", "float32"), ("dtype", "float64")} <= seen
     assert {("batch", "1"), ("batch", "mini"), ("batch", "full"), ("zero_row",)} <= seen
     assert ("sparse_batches_clipped",) in seen
+    assert {("solver", "sgd", False), ("solver", "sgd", True), ("solver", "adam", False),
+            ("weighted", True), ("weighted", False)} <= seen
     assert len(fused_default) >= 10, len(fused_default)
 
 
@@ -185,25 +200,29 @@ def test_the_strategy_reaches_every_output_and_batch_mode():
 @given(n_in=st.integers(100, 300), hidden_sizes=st.lists(st.integers(1, 12), max_size=2),
        n_out=st.integers(2, 6), hidden=st.sampled_from(HIDDEN),
        output_loss=st.sampled_from(VALID_OUTPUTS), dtype=st.sampled_from([np.float32, np.float64]),
-       n=st.integers(2, 12), batch_size=st.integers(1, 3), seed=st.integers(0, 2**32 - 1))
+       n=st.integers(2, 12), batch_size=st.integers(1, 3), seed=st.integers(0, 2**32 - 1),
+       solver=st.sampled_from(SOLVER_OPTIONS))
 def test_wide_inputs_and_an_epoch_split_over_chunks(n_in, hidden_sizes, n_out, hidden,
-                                                    output_loss, dtype, n, batch_size, seed):
+                                                    output_loss, dtype, n, batch_size, seed,
+                                                    solver):
     """Inputs wider than the kernels' 128-row blocks, and an epoch handed over in two
-    train_epoch calls (a chunk boundary) == one call == the reference."""
+    train_epoch calls (a chunk boundary; the optimizer state carried over) == one call == the
+    reference."""
     sizes = (n_in, *hidden_sizes, n_out)
     p = make_problem(sizes, hidden=hidden, output=output_loss[0], loss=output_loss[1],
                      dtype=dtype, n=n, seed=seed, sparse=True)
     p["X"][::3] = 0
     order = np.random.default_rng(seed).permutation(n)
     B = min(batch_size, n)
-    (_, _, rn), ref = run_epoch(reference, p, order, 0.05, batch_size=B)
-    (_, _, cn), comp = run_epoch(kernels, p, order, 0.05, batch_size=B)
+    lr = 0.005 if solver.get("solver") == "adam" else 0.05
+    (_, _, rn), ref = run_epoch(reference, p, order, lr, batch_size=B, **solver)
+    (_, _, cn), comp = run_epoch(kernels, p, order, lr, batch_size=B, **solver)
     assert cn == rn
     if rn < n:
         return
     np.testing.assert_allclose(comp["params"], ref["params"], **tol(dtype, "epoch"))
     k = max(B, (n // 2) // B * B)  # split at a batch boundary, as the estimator's chunks do
-    _, first = run_epoch(kernels, p, order[:k], 0.05, batch_size=B)
-    _, second = run_epoch(kernels, dict(p, params=first["params"]), order[k:], 0.05,
-                          batch_size=B)
-    np.testing.assert_array_equal(second["params"], comp["params"])  # same kernel: exact
+    _, first = run_epoch(kernels, p, order[:k], lr, batch_size=B, **solver)
+    _, second = run_epoch(kernels, first, order[k:], lr, batch_size=B, **solver)
+    for name in ("params", "velocity", "sq_avg", "step"):  # same kernel: exact
+        np.testing.assert_array_equal(second[name], comp[name])
