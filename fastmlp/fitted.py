@@ -160,9 +160,10 @@ def to_arrays(model, hyperparameters):
         loss_curve=np.asarray(model.loss_curve_, dtype=np.float64),
         accuracy_curve=np.asarray(model.accuracy_curve_, dtype=np.float64),
         validation_scores=np.asarray(model.validation_scores_, dtype=np.float64),
-        velocity=model.velocity_,
-        sq_avg=model.sq_avg_,
-        adam_steps=np.array(model.adam_steps_),
+        # (a model pickled before the solvers existed has no optimizer state: saved empty)
+        velocity=getattr(model, "velocity_", np.zeros(0, model.params_.dtype)),
+        sq_avg=getattr(model, "sq_avg_", np.zeros(0, model.params_.dtype)),
+        adam_steps=np.array(getattr(model, "adam_steps_", 0)),
     )
     if hasattr(model, "classes_"):
         classes = np.asarray(model.classes_)

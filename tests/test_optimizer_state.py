@@ -244,3 +244,15 @@ def test_grid_search_over_the_solver_works():
 def test_the_command_line_refuses_options_the_solver_ignores(argv, message, capsys):
     assert cli.main(["train", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_model_without_optimizer_state_saves_and_continues(tmp_path):
+    """A model unpickled from before the solvers existed has no velocity_/sq_avg_/adam_steps_:
+    save writes an empty state, partial_fit creates the one its solver needs."""
+    m = model(**SOLVERS["adam"]).fit(X, y)
+    for name in ("velocity_", "sq_avg_", "adam_steps_"):
+        delattr(m, name)
+    loaded = fastmlp.load(m.save(tmp_path / "m.npz"))
+    assert loaded.velocity_.shape == (0,) and loaded.adam_steps_ == 0
+    m.partial_fit(X, y)
+    assert m.adam_steps_ == 40 and m.sq_avg_.shape == m.params_.shape
