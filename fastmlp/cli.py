@@ -87,6 +87,15 @@ def _contradiction(args, given):
          "--penalty has no effect with --alpha 0 (the default): set the penalty's strength"),
         ("--l1-ratio", getattr(args, "alpha", 1) == 0,
          "--l1-ratio has no effect with --alpha 0 (the default): set the penalty's strength"),
+        *((flag, getattr(args, "solver", "sgd") == "adam",
+           f"{flag} has no effect with --solver adam (only sgd uses momentum)")
+          for flag in ("--momentum", "--nesterov", "--no-nesterov")),
+        *((flag, getattr(args, "solver", "adam") == "sgd",
+           f"{flag} has no effect with --solver sgd (the default; only adam uses it)")
+          for flag in ("--beta1", "--beta2", "--epsilon")),
+        *((flag, getattr(args, "solver", "") == "sgd" and getattr(args, "momentum", 1) == 0,
+           f"{flag} has no effect with --momentum 0 (the default): set the momentum")
+          for flag in ("--nesterov", "--no-nesterov")),
         ("--tol", getattr(args, "n_iter_no_change", 1) is None,
          "--tol has no effect without --n-iter-no-change (early stopping)"),
         ("--gif", getattr(args, "no_plots", False),
@@ -222,8 +231,11 @@ def train(args):
              f"{len(X_train)} train")
     n_fit = len(X_train) - n_val  # the rows trained on each epoch
     if not args.quiet:
+        solver = ("" if args.solver == "sgd" and args.momentum == 0 else ", adam"
+                  if args.solver == "adam" else f", momentum {args.momentum}"
+                  f"{' (nesterov)' if args.nesterov else ''}")
         print(f"{name}: {split} / {len(X_test)} test, network "
-              f"{'-'.join(map(str, sizes))}, {args.activation}, lr {args.lr}, batch "
+              f"{'-'.join(map(str, sizes))}, {args.activation}, lr {args.lr}{solver}, batch "
               f"{args.batch_size}, {args.dtype}, backend {args.backend}", file=out)
     history = []
 

@@ -39,7 +39,9 @@ class _BaseMLP:
                  learning_rate=D["learning_rate"], lr_schedule=D["lr_schedule"],
                  lr_decay=D["lr_decay"], lr_step=D["lr_step"], epochs=D["epochs"],
                  batch_size=D["batch_size"], shuffle=D["shuffle"], alpha=D["alpha"],
-                 penalty=D["penalty"], l1_ratio=D["l1_ratio"], clip_value=D["clip_value"], clip_norm=D["clip_norm"], dtype=D["dtype"],
+                 penalty=D["penalty"], l1_ratio=D["l1_ratio"], clip_value=D["clip_value"], clip_norm=D["clip_norm"],
+                 solver=D["solver"], momentum=D["momentum"], nesterovs_momentum=D["nesterovs_momentum"],
+                 beta_1=D["beta_1"], beta_2=D["beta_2"], epsilon=D["epsilon"], dtype=D["dtype"],
                  random_state=D["random_state"], backend=D["backend"],
                  validation_fraction=D["validation_fraction"],
                  n_iter_no_change=D["n_iter_no_change"], tol=D["tol"],
@@ -62,6 +64,8 @@ class _BaseMLP:
         self.l1_ratio = l1_ratio
         self.clip_value = clip_value
         self.clip_norm = clip_norm
+        self.solver, self.momentum, self.nesterovs_momentum = solver, momentum, nesterovs_momentum
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self.dtype = dtype
         self.random_state = random_state
         self.backend = backend

@@ -5,7 +5,8 @@ Fitted attributes (public ones end in ``_``): ``layout_`` (int64, one row per la
 layout.py), ``params_`` (the flat weight buffer), ``coefs_``/``intercepts_`` (views into it),
 ``n_features_in_``, ``n_iter_`` (epochs trained), ``t_`` (samples trained), ``loss_curve_``,
 ``accuracy_curve_``, ``validation_scores_``, ``diagnostics_`` (per-epoch lists, filled with
-``diagnostics=True``); ``classes_`` (classifier) or ``_y_ndim``
+``diagnostics=True``); the optimizer's state ``velocity_``, ``sq_avg_`` and ``adam_steps_``
+(see ``optimizer_state``); ``classes_`` (classifier) or ``_y_ndim``
 (regressor); private: ``_settings`` (the Settings of the last fit/partial_fit) and ``_rng``
 (the shuffling generator). A new fitted attribute is added here: ``initialise`` and, if it
 must survive ``save``/``load``, ``to_arrays`` and ``from_arrays``.
@@ -13,6 +14,7 @@ must survive ``save``/``load``, ``to_arrays`` and ``from_arrays``.
 
 import numpy as np
 
+from .codes import ADAM
 from .init import initialise as initialise_weights
 from .layout import check_state, coef_views, layer_sizes, make_layout, take_in_weights
 from .validation import check_random_state
@@ -35,7 +37,46 @@ def initialise(model, n_in, n_out, settings):
     model.accuracy_curve_ = []
     model.validation_scores_ = []
     model.diagnostics_ = {}
+    model.velocity_ = model.sq_avg_ = np.zeros(0, settings.dtype)
+    model.adam_steps_ = 0
+    optimizer_state(model, settings)
     model._settings = settings
+
+
+def optimizer_state(model, settings):
+    """Make the optimizer state fit the solver of ``settings`` (at fit, and at each
+    partial_fit): ``velocity_`` is SGD's velocity (momentum > 0) or Adam's average gradient,
+    ``sq_avg_`` Adam's average squared gradient, both in params_'s layout, ``adam_steps_`` the
+    number of Adam steps taken (its bias correction's t). A state the solver does not use is an
+    empty array. The state of the same solver continues (momentum, betas or the learning rate
+    may change in between, as with scikit-learn's partial_fit); a change of solver (plain SGD,
+    SGD with momentum, Adam) starts the new one from zero."""
+    n, dtype = model.params_.shape[0], model.params_.dtype
+    adam = settings.solver_code == ADAM
+    momentum = not adam and settings.momentum > 0
+    had_adam = model.sq_avg_.shape[0] == n
+    had_momentum = not had_adam and model.velocity_.shape[0] == n
+    if adam and not had_adam or momentum and not had_momentum or not (adam or momentum):
+        model.velocity_ = np.zeros(n if adam or momentum else 0, dtype)
+        model.sq_avg_ = np.zeros(n if adam else 0, dtype)
+        model.adam_steps_ = 0
+
+
+def check_optimizer_state(velocity, sq_avg, adam_steps, params, where):
+    """ValueError unless the state is what ``optimizer_state`` makes: velocity and sq_avg empty
+    or of params' shape and dtype, finite (sq_avg >= 0, only with velocity), adam_steps an
+    integer >= 0."""
+    ok = all(isinstance(a, np.ndarray) and a.dtype == params.dtype and
+             a.shape in ((0,), params.shape) for a in (velocity, sq_avg))
+    ok = ok and np.isfinite(velocity).all() and np.isfinite(sq_avg).all()
+    ok = ok and (sq_avg >= 0).all() and (sq_avg.shape[0] == 0 or velocity.shape == sq_avg.shape)
+    if not ok:
+        raise ValueError(f"{where}: the optimizer state (velocity_, sq_avg_) must be finite "
+                         f"arrays of the parameters' shape {params.shape} and dtype "
+                         f"{params.dtype}, or empty")
+    if (isinstance(adam_steps, bool) or not isinstance(adam_steps, (int, np.integer)) or
+            adam_steps < 0):
+        raise ValueError(f"{where}: adam_steps_ must be an integer >= 0, got {adam_steps!r}")
 
 
 def sync(model):
@@ -80,6 +121,12 @@ def check_continuation(model, settings, n_in):
         raise ValueError(NON_FINITE_WEIGHTS)
     if not hasattr(model, "_rng"):
         model._rng = check_random_state(settings.random_state)
+    if not hasattr(model, "velocity_"):  # a model pickled before the solvers existed
+        model.velocity_ = model.sq_avg_ = np.zeros(0, model.params_.dtype)
+        model.adam_steps_ = 0
+    check_optimizer_state(model.velocity_, model.sq_avg_, model.adam_steps_, model.params_,
+                          "partial_fit")
+    optimizer_state(model, settings)
     model._settings = settings
 
 
@@ -113,6 +160,10 @@ def to_arrays(model, hyperparameters):
         loss_curve=np.asarray(model.loss_curve_, dtype=np.float64),
         accuracy_curve=np.asarray(model.accuracy_curve_, dtype=np.float64),
         validation_scores=np.asarray(model.validation_scores_, dtype=np.float64),
+        # (a model pickled before the solvers existed has no optimizer state: saved empty)
+        velocity=getattr(model, "velocity_", np.zeros(0, model.params_.dtype)),
+        sq_avg=getattr(model, "sq_avg_", np.zeros(0, model.params_.dtype)),
+        adam_steps=np.array(getattr(model, "adam_steps_", 0)),
     )
     if hasattr(model, "classes_"):
         classes = np.asarray(model.classes_)
@@ -158,6 +209,17 @@ def from_arrays(model, data, path, settings):
         [float(v) for v in np.asarray(data.get(key, []), np.float64).ravel()]
         for key in ("loss_curve", "accuracy_curve", "validation_scores"))
     model.diagnostics_ = {}  # not saved: recomputed by training with diagnostics=True
+    # the optimizer state; files from before the solvers have none (empty: starts fresh)
+    empty = np.zeros(0, params.dtype)
+    velocity, sq_avg = (np.ascontiguousarray(data.get(key, empty)) for key in ("velocity",
+                                                                                "sq_avg"))
+    velocity, sq_avg = (a.astype(a.dtype.newbyteorder("=")) if a.dtype.kind == "f" and
+                        not a.dtype.isnative else a.copy() for a in (velocity, sq_avg))
+    steps = data.get("adam_steps", np.array(0))
+    if steps.ndim != 0 or steps.dtype.kind not in "iu":
+        raise ValueError(f"{path!r} is corrupt: adam_steps must be an integer >= 0")
+    check_optimizer_state(velocity, sq_avg, int(steps), params, f"{path!r} is corrupt")
+    model.velocity_, model.sq_avg_, model.adam_steps_ = velocity, sq_avg, int(steps)
     model._settings = settings
     kind = type(model).__name__
     if "classes" in data:

@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 
 from .backends import NAMES as BACKEND_NAMES
-from .codes import ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
+from .codes import ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SOLVERS
 from .init import INITIALISERS, default_init
 from .schedules import SCHEDULES
 from .validation import (DTYPES, check_choice, check_dtype, check_hidden_layer_sizes,
@@ -99,7 +99,7 @@ def _batch_size(value, done):
 def _dtype(value, done):
     dtype = check_dtype(value)
     # the rates and penalties the kernels receive as scalars of this dtype must survive the cast
-    for name in ("learning_rate", "alpha", "clip_value", "clip_norm"):
+    for name in ("learning_rate", "alpha", "clip_value", "clip_norm", "epsilon"):
         number = float(done[name])
         with np.errstate(over="ignore", under="ignore"):
             cast = float(dtype.type(number))
@@ -107,6 +107,10 @@ def _dtype(value, done):
             raise ValueError(f"{name}={number!r} is not representable in {dtype.name} (it "
                              f"becomes {cast!r}); use a value between {np.finfo(dtype).tiny:g} "
                              f"and {np.finfo(dtype).max:g} or dtype='float64'")
+    for name in ("momentum", "beta_1", "beta_2"):  # must stay below 1 in the dtype
+        if float(dtype.type(done[name])) >= 1:
+            raise ValueError(f"{name}={done[name]!r} rounds to 1 in {dtype.name}; use a value "
+                             f"further from 1 or dtype='float64'")
     return dtype
 
 
@@ -129,6 +133,15 @@ def _flag(name):
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"{name}={value!r} is not valid; expected True or False")
         return bool(value)
+    return check
+
+
+def _below_one(name):
+    def check(value, done):
+        if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and
+                0 <= value < 1):
+            raise ValueError(f"{name}={value!r} is not valid; expected a number in [0, 1)")
+        return value
     return check
 
 
@@ -225,6 +238,24 @@ PARAMS = (
     Param("clip_norm", 0.0, _number("clip_norm", allow_zero=True),
           "rescale each gradient (before the learning rate) to L2 norm at most C (default 0: "
           "off)", "--clip-norm", float),
+    Param("solver", "sgd", _choice("solver", tuple(SOLVERS)),
+          "sgd (with momentum if momentum > 0) or adam (default sgd)", "--solver",
+          choices=tuple(SOLVERS)),
+    Param("momentum", 0.0, _below_one("momentum"),
+          "sgd's momentum in [0, 1) (default 0: plain SGD); ignored by adam", "--momentum",
+          float),
+    Param("nesterovs_momentum", True, _flag("nesterovs_momentum"),
+          "Nesterov's momentum (default; --no-nesterov: classic momentum); only sgd with "
+          "momentum > 0", "--nesterov", argparse.BooleanOptionalAction),
+    Param("beta_1", 0.9, _below_one("beta_1"),
+          "adam's decay of the gradient average, in [0, 1) (default 0.9); ignored by sgd",
+          "--beta1", float),
+    Param("beta_2", 0.999, _below_one("beta_2"),
+          "adam's decay of the squared-gradient average, in [0, 1) (default 0.999); ignored "
+          "by sgd", "--beta2", float),
+    Param("epsilon", 1e-8, _number("epsilon"),
+          "adam's term added to the root of the squared-gradient average (default 1e-8); "
+          "ignored by sgd", "--epsilon", float),
     Param("dtype", "float32", _dtype, "floating-point type of weights and data (default "
           "float32)", "--dtype", choices=tuple(DTYPES)),
     Param("random_state", None, lambda value, done: check_seed(value),
@@ -281,6 +312,12 @@ class Settings:
     l1_ratio: object
     clip_value: object
     clip_norm: object
+    solver: str
+    momentum: object
+    nesterovs_momentum: bool
+    beta_1: object
+    beta_2: object
+    epsilon: object
     dtype: np.dtype
     random_state: object
     backend: str
@@ -292,6 +329,7 @@ class Settings:
     verbose: object
     activation_codes: np.ndarray  # one int64 code per layer: the hidden ones, then the output
     loss_code: int
+    solver_code: int
 
     def batch(self, n):
         """Samples per gradient step for a training set of n samples."""
@@ -326,7 +364,7 @@ def resolve(values, output_activation, loss):
     acts = [done["activation"]] * len(hidden) + [done["output_activation"]]
     return Settings(**{p.name: done[p.name] for p in PARAMS},
                     activation_codes=np.array([ACTIVATIONS[a] for a in acts], np.int64),
-                    loss_code=LOSSES[done["loss"]])
+                    loss_code=LOSSES[done["loss"]], solver_code=SOLVERS[done["solver"]])
 
 
 # ------------------------------------------------------------------ documentation
@@ -334,6 +372,8 @@ def resolve(values, output_activation, loss):
 _DOC_TYPES = dict(hidden_layer_sizes="tuple of int", learning_rate="float", lr_decay="float",
                   lr_step="float", epochs="int", batch_size="int or 'full'", shuffle="bool",
                   alpha="float", l1_ratio="float", clip_value="float", clip_norm="float",
+                  momentum="float", nesterovs_momentum="bool", beta_1="float",
+                  beta_2="float", epsilon="float",
                   dtype="'float32' or 'float64'", random_state="int, Generator or None",
                   validation_fraction="float", n_iter_no_change="int or None", tol="float",
                   chunk_size="int", diagnostics="bool", verbose="bool")

@@ -22,7 +22,6 @@ import numpy as np
 
 from . import diagnostics, sparse
 from .backends import get_backend
-from .codes import SGD
 from .errors import DivergenceError, OutputOverflow
 from .layout import activation_size, coef_views
 from .progress import ProgressBar
@@ -176,7 +175,6 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
     # the penalty's two coefficients (penalty='l2': alpha, 0; 'l1': 0, alpha; elasticnet: mixed)
     alpha, l1 = dtype.type(s.l2), dtype.type(s.l1)
     clip_value, clip_norm = dtype.type(s.clip_value), dtype.type(s.clip_norm)
-    optimizer = optimizer_arguments(model, s)
     coefs, _ = coef_views(params, layout)
     best_score, best_params, stall = -np.inf, None, 0
     chunk_start = np.empty_like(params)
@@ -188,6 +186,7 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
             order = kept[order].astype(np.int64)
         snapshot = params.copy()
         t_epoch = model.t_
+        optimizer_epoch = _save_optimizer(model)
         bar = ProgressBar(n, f"epoch {model.n_iter_ + 1}") if s.verbose else None
         loss_sum, n_correct = 0.0, 0
         lr = s.learning_rate
@@ -199,15 +198,18 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
                                   total, s.lr_decay, s.lr_step)
             chunk_start[...] = params
             t_chunk = model.t_
+            optimizer_chunk = _save_optimizer(model)
+            step = np.array([model.adam_steps_], np.int64)
             try:
                 # the one call into the backend's compiled epoch
                 ls, nc, done = sparse.train_epoch(  # train_epoch_csr for sparse X
                     backend, params, grads, acts, dacts, X, Y, idx, layout, s.activation_codes,
                     s.loss_code, dtype.type(lr), alpha, l1, clip_value, clip_norm, B,
-                    weights, *optimizer)
+                    weights, *optimizer_arguments(model, s, step))
+                model.adam_steps_ = int(step[0])
                 if done < idx.shape[0]:
                     _diverged(model, s, snapshot, t_epoch, start + done, int(idx[done]), lr,
-                              rows)
+                              rows, optimizer_epoch)
                 loss_sum += float(ls)
                 n_correct += int(nc)
                 model.t_ += idx.shape[0]
@@ -215,6 +217,7 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
                 # raised inside this chunk (before or right after the kernel ran): undo it
                 params[...] = chunk_start
                 model.t_ = t_chunk
+                _restore_optimizer(model, optimizer_chunk)
                 raise with_note(exc, _interrupt_note(model, start, n)) from None
             if bar:
                 bar.update(start + idx.shape[0])
@@ -224,12 +227,12 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
             bar.close()
         last = (n - 1, int(order[-1]))
         if not np.isfinite(params).all():
-            _diverged(model, s, snapshot, t_epoch, *last, lr, rows)
+            _diverged(model, s, snapshot, t_epoch, *last, lr, rows, optimizer_epoch)
         penalty = weight_penalty(coefs, s.l2, s.l1)
         epoch_loss = loss_sum / n + penalty
         if not np.isfinite(epoch_loss):
             # finite weights so large that the penalty overflows: diverged as well
-            _diverged(model, s, snapshot, t_epoch, *last, lr, rows)
+            _diverged(model, s, snapshot, t_epoch, *last, lr, rows, optimizer_epoch)
         if validation is not None:
             # scored before any state changes; outputs overflowing on held-out rows mean
             # the weights blew up (the rows come from the same data), not bad input
@@ -238,7 +241,7 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
                 # the loss costs a second pass over the rows: only with diagnostics (plots)
                 val_loss = _data_loss(model, validation) if s.diagnostics else None
             except OutputOverflow:
-                _diverged(model, s, snapshot, t_epoch, *last, lr, rows)
+                _diverged(model, s, snapshot, t_epoch, *last, lr, rows, optimizer_epoch)
         if s.diagnostics:
             diagnostics.record(model.__dict__.setdefault("diagnostics_", {}), snapshot, params,
                                layout, X, Y, s.activation_codes, s.loss_code)
@@ -269,13 +272,21 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
     return model
 
 
-def optimizer_arguments(model, s):
+def optimizer_arguments(model, s, step):
     """The train_epoch arguments after sample_weight: (solver, momentum, nesterov, beta_1,
-    beta_2, epsilon, velocity, sq_avg, step)."""
+    beta_2, epsilon, velocity, sq_avg, step); the state is the model's (fitted.optimizer_state),
+    updated in place, Adam's step count in ``step`` ((1,) int64)."""
     t = s.dtype.type
-    empty = np.zeros(0, s.dtype)
-    return (SGD, t(0), True, t(0.9), t(0.999), t(1e-8), empty, empty,
-            np.zeros(1, np.int64))
+    return (s.solver_code, t(s.momentum), bool(s.nesterovs_momentum), t(s.beta_1),
+            t(s.beta_2), t(s.epsilon), model.velocity_, model.sq_avg_, step)
+
+
+def _save_optimizer(model):
+    return model.velocity_.copy(), model.sq_avg_.copy(), model.adam_steps_
+
+
+def _restore_optimizer(model, saved):
+    model.velocity_[...], model.sq_avg_[...], model.adam_steps_ = saved
 
 
 def _data_loss(model, validation):
@@ -307,14 +318,17 @@ def _interrupt_note(model, done, n):
             f"and can predict, be saved, or continue with partial_fit.")
 
 
-def _diverged(model, s, snapshot, t_epoch, position, row, lr, rows=None):
-    """Roll the model back to the epoch's start and raise DivergenceError."""
+def _diverged(model, s, snapshot, t_epoch, position, row, lr, rows=None, optimizer=None):
+    """Roll the model back to the epoch's start (weights, t_ and, if given, the optimizer
+    state saved by _save_optimizer) and raise DivergenceError."""
     # rows: the user's row number of each training row (a validation split trains on a
     # subset), so the message and DivergenceError.sample name a row of the X passed to fit
     if rows is not None:
         row = int(rows[row])
     model.params_[...] = snapshot
     model.t_ = t_epoch
+    if optimizer is not None:
+        _restore_optimizer(model, optimizer)
     epoch = model.n_iter_ + 1
     # lr * alpha >= 2 makes the decay itself overshoot: then the penalty is the suspect
     penalty_hint = ("a weight penalty (alpha=...)" if s.alpha == 0 else

@@ -6,7 +6,9 @@ row i's stored values are ``data[indptr[i]:indptr[i + 1]]`` at columns ``indices
 sample's row is scattered into a scratch vector and its columns listed from ``indices``
 (inputs.py); then the dense layer code runs on the public buffers: mini-batches (and clip_norm)
 in the general mini-batch epoch (sgd.train_epoch_batches, the same compiled body and update
-step as dense input; also every batch size with momentum or Adam), plain SGD at batch size 1
+step as dense input; also every batch size of Adam, and of momentum with a penalty or
+clip_norm), per-sample momentum otherwise in sgd._epoch_momentum_lazy (as dense X), plain SGD
+at batch size 1
 in ``_per_sample`` (the forward, loss and fused backward +
 step of network.py, as ``network_backward_sgd``; on MNIST 1.8x (float32) and 2.1x (float64)
 the general epoch at batch 1, bench/sparse.py).
@@ -32,7 +34,7 @@ from .config import jit
 from .inputs import _clear_input, _list_input, _prefetch_input
 from .network import _backward_sgd_sample, _forward_listed, _idx_offset, layer_slice
 from .codes import SGD
-from .sgd import _check_buffers, _sample_forward_loss, train_epoch_batches
+from .sgd import _check_buffers, _epoch_momentum_lazy, _sample_forward_loss, train_epoch_batches
 
 
 def _csr_tuple(params, X_data, X_indices, X_indptr, n_in, n_rows):
@@ -63,6 +65,13 @@ def train_epoch_csr(params, grads, acts, dacts, X_data, X_indices, X_indptr, Y, 
     # Y: (n, n_out)  order: (m,) int64; the rest and the result as in train_epoch
     X = _csr_tuple(params, X_data, X_indices, X_indptr, layout[0, 0], Y.shape[0])
     _check_buffers(params, Y, sample_weight, solver, momentum, velocity, sq_avg, step)
+    if (solver == SGD and momentum > 0 and batch_size == 1 and alpha == 0 and l1 == 0 and
+            clip_norm == 0):
+        # per-sample momentum without a penalty: the lazy epoch, as for dense X (sgd.py)
+        last = np.zeros(layout[0, 0], np.int64)
+        return _epoch_momentum_lazy(params, grads, acts, dacts, X, Y, order, layout,
+                                    activations, loss, lr, clip_value, sample_weight, momentum,
+                                    nesterov, velocity, last)
     if solver == SGD and momentum == 0 and batch_size == 1 and clip_norm == 0:
         return _per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr,
                            alpha, l1, clip_value, sample_weight)

@@ -5,7 +5,8 @@ The Python loop around ``train_epoch`` does epochs, shuffling, schedules and pro
 module only picks the compiled epoch: per-sample SGD (epochs.py), mini-batches without weight
 decay or clip_norm (batches.py), or the general epoch below (weight decay, clip_norm, batches
 beyond batches.MAX_BATCH, and every batch size of SGD with momentum and of Adam) on the public
-flat buffers. No allocation per sample and no
+flat buffers; and the per-sample momentum epoch without penalty or clip_norm, which steps the
+rows of W0 whose input is zero lazily (_epoch_momentum_lazy). No allocation per sample and no
 RNG: the caller passes buffers and the order.
 """
 
@@ -20,6 +21,7 @@ from .loss import loss_forward_backward
 from .codes import ADAM, SGD
 from .inputs import _clear_input, _list_input, _prefetch_input
 from .network import _backward_sample, _forward_listed, _idx_offset, layer_slice
+from .rows import clip_gradient
 from .updates import _mark_rows, _sgd_update_rows, optimizer_update, sgd_update
 
 
@@ -38,6 +40,14 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     # compiled functions rather than one with every path: a first fit with the default batch
     # size 1 then compiles only the per-sample path (a cold start ~1/3 shorter).
     _check_buffers(params, X, sample_weight, solver, momentum, velocity, sq_avg, step)
+    if (solver == SGD and momentum > 0 and batch_size == 1 and alpha == 0 and l1 == 0 and
+            clip_norm == 0):
+        # per-sample momentum without a penalty: layer 0's rows with a zero input are stepped
+        # lazily (see _epoch_momentum_lazy)
+        last = np.zeros(layout[0, 0], np.int64)
+        return _epoch_momentum_lazy(params, grads, acts, dacts, X, Y, order, layout,
+                                    activations, loss, lr, clip_value, sample_weight, momentum,
+                                    nesterov, velocity, last)
     if solver == SGD and momentum == 0:
         if batch_size == 1 and clip_norm == 0:
             return _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss,
@@ -148,3 +158,102 @@ def train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activat
                              clip_value, clip_norm, solver, momentum, nesterov, beta_1, beta_2,
                              epsilon)
     return loss_sum, n_correct, m
+
+
+@jit
+def _catch_up(params, velocity, start, n, k, mu, nesterov):
+    # k skipped momentum steps (gradient exactly 0) of params[start:start + n] at once: each
+    # did v = mu * v, p += v (classic) or p += mu * v (Nesterov), so after k of them
+    # v = mu**k * v0 and p = p0 + c * v0 with c = sum_{j=1..k} mu**j (times mu for Nesterov).
+    # Exact in real arithmetic; rounds differently from k single steps.
+    if k == 0:
+        return
+    m = float(mu)
+    mk = math.pow(m, float(k))
+    c = m * (1.0 - mk) / (1.0 - m)
+    if nesterov:
+        c *= m
+    cd = params.dtype.type(c)
+    md = params.dtype.type(mk)
+    p = params[start:start + n]
+    v = velocity[start:start + n]
+    for j in range(n):
+        p[j] += cd * v[j]
+        v[j] *= md
+
+
+@jit
+def _momentum_step(params, velocity, grads, start, n, lr, clip_value, mu, nesterov):
+    # optimizer_update's momentum step for batch size 1 without penalty or clip_norm on
+    # params[start:start + n] (g = clip(grads)), number for number; grads zeroed for the next
+    p = params[start:start + n]
+    v = velocity[start:start + n]
+    g = grads[start:start + n]
+    for j in range(n):
+        gj = clip_gradient(g[j], clip_value)
+        g[j] = 0
+        vj = mu * v[j] - lr * gj
+        v[j] = vj
+        if nesterov:
+            p[j] += mu * vj - lr * gj
+        else:
+            p[j] += vj
+
+
+@jit
+def _epoch_momentum_lazy(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
+                         lr, clip_value, sample_weight, momentum, nesterov, velocity, last):
+    # params, grads, velocity: (P,)  acts, dacts: (A,)  last: (fan_in of layer 0,) int64 zeros
+    # X: dense, or a CSR tuple as in train_epoch_batches
+    # Per-sample SGD with momentum, no penalty, no clip_norm. A row of W0 whose input is 0 has
+    # a zero gradient, so its step only decays its velocity: such steps are not done one by
+    # one but caught up at once (_catch_up) just before the forward reads the row again, and
+    # at the end of the call. last[r]: the steps of this call row r has had. Everything else
+    # (the touched rows, the biases, the other layers) is stepped every sample as in
+    # optimizer_update. Shapes and result as in train_epoch.
+    L = layout.shape[0]
+    m = order.shape[0]
+    loss_sum = 0.0
+    n_correct = 0
+    idx = np.empty(_idx_offset(layout, L), np.int64)
+    nnz = np.empty(L, np.int64)
+    fan_in, fan_out, w_off, b_off = layout[0, 0], layout[0, 1], layout[0, 2], layout[0, 3]
+    rest = params.shape[0] - b_off  # b0 and every later layer, stepped densely
+    weighted = sample_weight.shape[0] > 0
+    dz = layer_slice(dacts, layout, L - 1)
+    mu = momentum
+    for k in range(grads.shape[0]):
+        grads[k] = 0
+    done = m
+    for k in range(m):
+        i = order[k]
+        if k + 1 < m:
+            _prefetch_input(X, order[k + 1])
+        x = _list_input(idx, nnz, X, i)  # X[i], or a CSR row scattered (inputs.py)
+        for q in range(nnz[0]):  # the rows of W0 this sample's forward reads
+            r = idx[q]
+            _catch_up(params, velocity, w_off + r * fan_out, fan_out, k - last[r], mu, nesterov)
+            last[r] = k
+        value, correct = _sample_forward_loss(acts, dacts, idx, nnz, x, Y, i, params, layout,
+                                              activations, loss)
+        if not math.isfinite(value):
+            done = k
+            break
+        if weighted:
+            w = sample_weight[i]
+            value = value * w
+            for j in range(dz.shape[0]):
+                dz[j] *= w
+        loss_sum += value
+        n_correct += correct
+        _backward_sample(grads, dacts, acts, idx, nnz, x, params, layout, activations)
+        for q in range(nnz[0]):  # the same rows: W0's gradient is 0 outside them
+            r = idx[q]
+            _momentum_step(params, velocity, grads, w_off + r * fan_out, fan_out, lr,
+                           clip_value, mu, nesterov)
+            last[r] = k + 1
+        _clear_input(X, idx, nnz)
+        _momentum_step(params, velocity, grads, b_off, rest, lr, clip_value, mu, nesterov)
+    for r in range(fan_in):  # every row up to date on return
+        _catch_up(params, velocity, w_off + r * fan_out, fan_out, done - last[r], mu, nesterov)
+    return loss_sum, n_correct, done

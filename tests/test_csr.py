@@ -95,6 +95,8 @@ WEIGHTS = np.random.default_rng(5).uniform(0, 2, 40)
 OPTIONS = [dict(), dict(alpha=1e-2), dict(l1=1e-3), dict(alpha=1e-3, l1=1e-3),
            dict(clip_value=0.05), dict(clip_norm=0.5), dict(sample_weight=WEIGHTS),
            dict(solver="sgd", momentum=0.9), dict(solver="sgd", momentum=0.9, nesterov=False),
+           dict(solver="sgd", momentum=0.5, clip_value=0.05, sample_weight=WEIGHTS),
+           dict(solver="sgd", momentum=0.9, alpha=1e-3),
            dict(solver="adam", lr=0.01), dict(solver="adam", lr=0.01, alpha=1e-3,
                                               sample_weight=WEIGHTS)]
 FUSED = ("solver", "momentum", "clip_norm")  # any of these: the general epoch at batch 1 too
@@ -117,9 +119,13 @@ def test_csr_epoch_equals_the_reference_and_the_dense_epoch(dtype, sizes, batch_
     np.testing.assert_allclose(cl, rl, **tol(dtype, "epoch"))
     np.testing.assert_allclose(comp["params"], ref["params"], **tol(dtype, "epoch"))
     # the dense X through the same compiled layer code: bit for bit
+    lazy = (opts.get("momentum", 0) > 0 and not any(k in opts for k in ("alpha", "l1",
+                                                                          "clip_norm")))
     if batch_size == 1 and not any(k in opts for k in FUSED):
         (dl, dc, dn), dense = run_dense_fused(p, order, **opts)
         np.testing.assert_array_equal(comp["dacts"], dense["dacts"])
+    elif batch_size == 1 and lazy:  # per-sample momentum: the lazy epoch, for both
+        (dl, dc, dn), dense = run_epoch(kernels, p, order, batch_size=1, **opts)
     else:
         (dl, dc, dn), dense = run_dense_general(p, order, batch_size=batch_size, **opts)
     assert (dl, dc, dn) == (cl, cc, cn)

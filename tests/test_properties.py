@@ -224,5 +224,9 @@ def test_wide_inputs_and_an_epoch_split_over_chunks(n_in, hidden_sizes, n_out, h
     k = max(B, (n // 2) // B * B)  # split at a batch boundary, as the estimator's chunks do
     _, first = run_epoch(kernels, p, order[:k], lr, batch_size=B, **solver)
     _, second = run_epoch(kernels, first, order[k:], lr, batch_size=B, **solver)
-    for name in ("params", "velocity", "sq_avg", "step"):  # same kernel: exact
-        np.testing.assert_array_equal(second[name], comp[name])
+    lazy = B == 1 and solver.get("momentum", 0) > 0 and solver.get("solver") != "adam"
+    for name in ("params", "velocity", "sq_avg", "step"):
+        if lazy:  # each call ends by catching up the lazy rows: a different rounding
+            np.testing.assert_allclose(second[name], comp[name], **tol(dtype, "epoch"))
+        else:  # same kernel: exact
+            np.testing.assert_array_equal(second[name], comp[name])

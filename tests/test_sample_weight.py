@@ -173,3 +173,18 @@ def test_sample_weights_helper():
     assert kept.tolist() == [1, 3, 4] and w.shape == (0,)
     kept, w = training.sample_weights(np.array([0, 1.0, 3.0]), 3, np.dtype(np.float64))
     assert kept.tolist() == [1, 2] and w.tolist() == [0.0, 0.5, 1.5]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch_size", [1, 7])
+@pytest.mark.parametrize("solver", [dict(momentum=0.9), dict(momentum=0.9, nesterov=False),
+                                    dict(solver="adam")], ids=["nesterov", "momentum", "adam"])
+def test_weight_one_is_bit_identical_to_no_weights_with_every_solver(dtype, batch_size, solver):
+    p, _ = weighted_problem(dtype)
+    order = np.random.default_rng(4).permutation(40)
+    res0, q0 = run_epoch(kernels, p, order, 0.01, batch_size=batch_size, **solver)
+    res1, q1 = run_epoch(kernels, p, order, 0.01, batch_size=batch_size,
+                         sample_weight=np.ones(40), **solver)
+    assert res0 == res1
+    for name in ("params", "velocity", "sq_avg", "step"):
+        np.testing.assert_array_equal(q1[name], q0[name])

@@ -205,3 +205,74 @@ def test_the_kernel_refuses_missing_optimizer_state(solver):
         q = dict(p, step=np.zeros(2, np.int64))
         with pytest.raises(ValueError, match="step must be"):
             run_epoch(kernels, q, np.arange(5), **opts)
+
+
+# ------------------------------------------------------------------ lazy per-sample momentum
+
+
+def lazy_problem(dtype, seed=0):
+    """Inputs with ~85% zeros (MNIST's blank pixels): most rows of W0 skip most steps."""
+    p = make_problem((64, 16, 10), dtype=dtype, n=300, seed=seed, sparse=True)
+    p["X"][np.random.default_rng(seed).random(p["X"].shape) < 0.5] = 0
+    p["X"][:, :8] = 0  # rows never read: caught up only at the end of the call
+    return p
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("clip_value", [0.0, 0.05])
+def test_lazy_momentum_is_within_the_tolerances_of_the_step_by_step_reference(dtype, nesterov,
+                                                                               clip_value):
+    """train_epoch at batch size 1 with momentum and no penalty steps the zero-input rows of W0
+    lazily (sgd._epoch_momentum_lazy): exact in real arithmetic, so it must stay within the
+    epoch tolerances of the reference (which steps every parameter every sample) and of the
+    general epoch (the same kernels, stepping densely) over several chained calls."""
+    from fastmlp.kernels import sgd
+    p = lazy_problem(dtype)
+    order = np.random.default_rng(1).permutation(300)
+    opts = dict(momentum=0.9, nesterov=nesterov)
+    ref_state, lazy_state = p, p
+    worst = 0.0
+    for _ in range(4):
+        (rl, rc, rn), ref = run_epoch(reference, ref_state, order, 0.01, clip_value=clip_value,
+                                      **opts)
+        (cl, cc, cn), lazy = run_epoch(kernels, lazy_state, order, 0.01, clip_value=clip_value,
+                                       **opts)
+        assert (cn, cc) == (rn, rc) == (300, rc)
+        np.testing.assert_allclose(cl, rl, **tol(dtype, "epoch"))
+        for name in ("params", "velocity"):
+            np.testing.assert_allclose(lazy[name], ref[name], **tol(dtype, "epoch"))
+        worst = max(worst, float(np.max(np.abs(lazy["params"] - ref["params"]))))
+        ref_state, lazy_state = ref, lazy  # each carries on from its own weights
+    # the same epoch stepped densely by the general epoch: the lazy one is a different sum
+    q = dict(p, velocity=np.zeros_like(p["params"]))
+    dense = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in q.items()}
+    t = np.dtype(dtype).type
+    sgd.train_epoch_batches(dense["params"], dense["grads"], dense["acts"], dense["dacts"],
+                            dense["X"], dense["Y"], order.astype(np.int64), dense["layout"],
+                            dense["activations"], dense["loss"], t(0.01), t(0), t(0),
+                            t(clip_value), t(0), 1, np.zeros(0, dtype), SGD, t(0.9), nesterov,
+                            t(0.9), t(0.999), t(1e-8), dense["velocity"],
+                            np.zeros(0, dtype), np.zeros(1, np.int64))
+    _, lazy1 = run_epoch(kernels, p, order, 0.01, clip_value=clip_value, **opts)
+    np.testing.assert_allclose(lazy1["params"], dense["params"], **tol(dtype, "epoch"))
+    np.testing.assert_allclose(lazy1["velocity"], dense["velocity"], **tol(dtype, "epoch"))
+    assert worst < tol(dtype, "epoch")["atol"]  # measured: ~2e-15 float64, ~1e-6 float32
+
+
+def test_lazy_momentum_rows_never_read_are_caught_up_exactly_in_real_arithmetic():
+    """A row whose input is 0 for the whole call only decays: after k steps its velocity is
+    mu**k * v0 and it moved by (mu + ... + mu**k) * v0 (times mu with Nesterov)."""
+    p = lazy_problem(np.float64)
+    n_rows = 8  # rows 0..7 of W0 are never read
+    fan_out = p["layout"][0, 1]
+    v0 = np.random.default_rng(3).standard_normal(p["params"].shape)
+    for nesterov in (False, True):
+        q = dict(p, velocity=v0.copy())
+        _, out = run_epoch(kernels, q, np.arange(300), 0.01, momentum=0.9, nesterov=nesterov)
+        rows = slice(0, n_rows * fan_out)
+        c = sum(0.9 ** j for j in range(1, 301)) * (0.9 if nesterov else 1.0)
+        np.testing.assert_allclose(out["velocity"][rows], 0.9 ** 300 * v0[rows], rtol=1e-12,
+                                   atol=1e-300)
+        np.testing.assert_allclose(out["params"][rows] - p["params"][rows], c * v0[rows],
+                                   rtol=1e-12)

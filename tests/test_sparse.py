@@ -3,10 +3,10 @@
 Where the weights are bit-identical to a dense fit of the same data and seed, and why:
 
 - Bit-identical whenever the dense fit runs the general mini-batch epoch
-  (sgd.train_epoch_batches): mini-batches with a weight penalty (alpha > 0), any clip_norm,
-  batches over 1024. The sparse fit runs that same epoch for every batch size except 1 without
-  clip_norm, on the same rows in the same order (a canonical CSR row lists exactly the dense
-  row's non-zero columns, ascending), so every sum is the same.
+  (sgd.train_epoch_batches) or the lazy per-sample momentum epoch: mini-batches with a weight
+  penalty (alpha > 0), any clip_norm, batches over 1024, every fit with momentum or Adam. The
+  sparse fit runs those same epochs then, on the same rows in the same order (a canonical CSR
+  row lists exactly the dense row's non-zero columns, ascending), so every sum is the same.
 - Only within tolerance at batch size 1 without clip_norm, and for mini-batches without a
   penalty or clip_norm: there the dense fit takes its two fast epochs on the padded work copy,
   which compute the hidden layers' dinp dot products (W[i] . dz) in another order than the
@@ -49,7 +49,11 @@ XS = sp.csr_matrix(X)
 
 BIT_IDENTICAL = [dict(batch_size=8, alpha=1e-3), dict(batch_size=8, penalty="l1", alpha=1e-3),
                  dict(batch_size=1, clip_norm=1.0), dict(batch_size=16, clip_norm=0.5),
-                 dict(batch_size=1, alpha=1e-3, clip_norm=1.0)]
+                 dict(batch_size=1, alpha=1e-3, clip_norm=1.0),
+                 dict(batch_size=1, momentum=0.9), dict(batch_size=8, momentum=0.9,
+                                                        nesterovs_momentum=False),
+                 dict(batch_size=1, solver="adam", learning_rate=0.001),
+                 dict(batch_size=8, solver="adam", learning_rate=0.001, alpha=1e-3)]
 CLOSE = [dict(batch_size=1), dict(batch_size=1, alpha=1e-3), dict(batch_size=8),
          dict(batch_size=8, clip_value=0.1)]
 
