@@ -21,6 +21,7 @@ from .init import INITIALISERS, default_init
 from .schedules import SCHEDULES
 from .validation import (DTYPES, check_choice, check_dtype, check_hidden_layer_sizes,
                          check_positive, check_seed)
+from .weights import check_class_weight_value
 
 PENALTIES = ("l2", "l1", "elasticnet")
 
@@ -46,6 +47,18 @@ def parse_batch(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got "
                                          f"{text!r}") from None
+
+
+def parse_class_weight(text):
+    """'balanced' -> 'balanced'; '0:1,1:5' -> {0: 1.0, 1: 5.0} (integer labels)."""
+    if text == "balanced":
+        return text
+    try:
+        pairs = (item.split(":") for item in text.split(","))
+        return {int(label): float(weight) for label, weight in pairs}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'balanced' or label:weight pairs like "
+                                         f"0:1,1:5, got {text!r}") from None
 
 
 # ------------------------------------------------------------------ checks
@@ -211,6 +224,10 @@ PARAMS = (
     Param("shuffle", True, _unchecked, "visit the samples in a new random order every epoch "
           "(default; --no-shuffle: in the given order)", "--shuffle",
           argparse.BooleanOptionalAction),
+    Param("class_weight", None, lambda value, done: check_class_weight_value(value),
+          "weight of each class's samples in the loss: 'balanced' (n_samples / (n_classes * "
+          "count)) or label:weight pairs like 0:1,1:5 (default: 1 for all; classifier only)",
+          "--class-weight", parse_class_weight),
     Param("alpha", 0.0, _number("alpha", allow_zero=True),
           "strength of the weight penalty chosen by penalty (default 0: none)", "--alpha",
           float),
@@ -276,6 +293,7 @@ class Settings:
     epochs: int
     batch_size: object
     shuffle: object
+    class_weight: object
     alpha: object
     penalty: str
     l1_ratio: object
@@ -333,6 +351,7 @@ def resolve(values, output_activation, loss):
 
 _DOC_TYPES = dict(hidden_layer_sizes="tuple of int", learning_rate="float", lr_decay="float",
                   lr_step="float", epochs="int", batch_size="int or 'full'", shuffle="bool",
+                  class_weight="dict, 'balanced' or None",
                   alpha="float", l1_ratio="float", clip_value="float", clip_norm="float",
                   dtype="'float32' or 'float64'", random_state="int, Generator or None",
                   validation_fraction="float", n_iter_no_change="int or None", tol="float",

@@ -8,6 +8,8 @@ import numbers
 
 import numpy as np
 
+from .features import numeric_values
+
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
@@ -27,10 +29,7 @@ def check_array(X, dtype, name="X", n_features=None, owner="the model"):
     if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
         raise ValueError(f"{name}: sparse input is not supported; pass a dense array "
                          f"(e.g. {name}.toarray())")
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name} must be a 2-D numeric array: {exc}") from None
+    arr = numeric_values(X, name)  # frames with nullable dtypes, object arrays of numbers
     # Where scikit-learn has a standard wording for an error, the message contains it too, so
     # code (and scikit-learn's check_estimator) matching on it works with fastmlp.
     if arr.dtype.kind == "c":

@@ -34,10 +34,11 @@ MODULES = _modules()
 LAYERS = [
     ("fastmlp.errors", "fastmlp.codes", "fastmlp.layout", "fastmlp.validation",
      "fastmlp.schedules", "fastmlp.progress", "fastmlp.init", "fastmlp.datasets",
-     "fastmlp.sklearn_compat", "fastmlp.persistence", "fastmlp.labels", "fastmlp.backends"),
+     "fastmlp.sklearn_compat", "fastmlp.persistence", "fastmlp.labels", "fastmlp.backends",
+     "fastmlp.features", "fastmlp.weights"),
     ("fastmlp.reference",) + tuple(m for m in MODULES if m.startswith("fastmlp.kernels")),
     ("fastmlp.params", "fastmlp.fitted", "fastmlp.diagnostics", "fastmlp.training"),
-    ("fastmlp.estimators",),
+    ("fastmlp.estimators", "fastmlp.protocol"),
     ("fastmlp.gradcheck", "fastmlp.xor"),
     ("fastmlp.plotting",),
     ("fastmlp.cli", "fastmlp", "fastmlp.__main__"),
