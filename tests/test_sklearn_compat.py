@@ -97,6 +97,35 @@ def test_grid_search_over_learning_rates(backend):
     assert grid.best_estimator_.score(X, y) > 0.9
 
 
+def _grid(n_jobs=None):
+    return GridSearchCV(MLPClassifier(hidden_layer_sizes=(8,), epochs=3, random_state=0),
+                        {"learning_rate": [1e-3, 0.05], "alpha": [0.0, 1e-2]}, cv=3,
+                        n_jobs=n_jobs)
+
+
+def test_grid_search_on_a_dask_cluster_matches_the_single_machine_run():
+    """joblib's Dask backend sends the fits to a cluster's worker processes (here a local
+    cluster of 2); the models are pickled there and back, and the scores are the same."""
+    distributed = pytest.importorskip("dask.distributed",
+                                      reason="dask not installed (pip install -e '.[test]')")
+    from joblib import parallel_backend
+    X, y = _blobs()
+    X = (X - X.mean(0)) / X.std(0)
+    local = _grid().fit(X, y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        with parallel_backend("dask"):
+            remote = _grid(n_jobs=-1).fit(X, y)
+        # the fits ran in the workers: each unpickled (so imported) the estimators
+        workers = client.run(lambda: "fastmlp.estimators" in __import__("sys").modules)
+    assert any(workers.values()), workers
+    assert remote.best_params_ == local.best_params_ == {"alpha": 0.0, "learning_rate": 0.05}
+    for key in ["mean_test_score"] + [f"split{i}_test_score" for i in range(3)]:
+        np.testing.assert_array_equal(remote.cv_results_[key], local.cv_results_[key])
+    np.testing.assert_array_equal(remote.predict_proba(X), local.predict_proba(X))
+
+
 def test_grid_search_regressor():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, (150, 2))
