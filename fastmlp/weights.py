@@ -39,7 +39,7 @@ def check_sample_weight(sample_weight, n, name="sample_weight"):
                          f">= 0")
     if (w < 0).any():
         i = int(np.argmax(w < 0))
-        raise ValueError(f"{name} has a negative weight ({w[i]!r} at index {i}); weights must "
+        raise ValueError(f"{name} has a negative weight ({float(w[i])!r} at index {i}); weights must "
                          f"be >= 0 (0 skips a sample)")
     if not (w > 0).any():
         raise ValueError(f"{name} is zero for every sample: nothing to train on or score; "
