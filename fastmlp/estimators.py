@@ -25,7 +25,7 @@ from .params import DEFAULTS as D
 from .params import numpydoc_parameters, resolve
 from .protocol import (Protocol, accuracy, column_y, fit_data, log_proba, names_of, r2,
                        training_weights, weighted)
-from .sklearn_compat import not_fitted_error, sklearn_tags
+from .sklearn_compat import not_fitted_error, sklearn_hint, sklearn_tags
 from .training import train
 from .validation import check_array
 
@@ -90,7 +90,8 @@ class _BaseMLP(Protocol):
         valid = self._get_param_names()
         for key, value in params.items():
             if key not in valid:
-                raise ValueError(f"Invalid parameter {key!r} for {type(self).__name__}; "
+                raise ValueError(f"Invalid parameter {key!r}{sklearn_hint(key)} for "
+                                 f"{type(self).__name__}; "
                                  f"valid parameters are {valid}")
             setattr(self, key, value)
         return self

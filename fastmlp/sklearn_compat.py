@@ -73,17 +73,19 @@ SKLEARN_NAMES = {
 }
 
 
+def sklearn_hint(name):
+    """'' or, for one of scikit-learn's names, ' (scikit-learn's name; fastmlp's ...)'."""
+    hint = SKLEARN_NAMES.get(name)
+    if hint is None:
+        return ""
+    if hint.startswith("nothing"):
+        return f" (scikit-learn's; fastmlp's equivalent: {hint})"
+    return f" (scikit-learn's name; fastmlp's equivalent is {hint})"
+
+
 def unknown_parameters(owner, names, valid):
     """The message for keyword arguments ``names`` that ``owner`` (a class name) does not
     take: each with fastmlp's equivalent if it is one of scikit-learn's names."""
-    parts = []
-    for name in names:
-        hint = SKLEARN_NAMES.get(name)
-        if hint is None:
-            parts.append(repr(name))
-        elif hint.startswith("nothing"):
-            parts.append(f"{name!r} (scikit-learn's; fastmlp's equivalent: {hint})")
-        else:
-            parts.append(f"{name!r} (scikit-learn's name; fastmlp's equivalent is {hint})")
+    parts = [f"{name!r}{sklearn_hint(name)}" for name in names]
     return (f"{owner} got unexpected keyword argument(s) {', '.join(parts)}; valid parameters "
             f"are {sorted(valid)}")

@@ -72,6 +72,9 @@ def test_unknown_keywords_name_the_class_and_scikit_learns_equivalents(cls):
     with pytest.raises(TypeError, match=rf"{name} got unexpected keyword argument\(s\) "
                                         r"'hidden_layers'; valid parameters are \["):
         cls(hidden_layers=(3,))
+    with pytest.raises(ValueError, match=r"Invalid parameter 'max_iter' \(scikit-learn's name; "
+                                         r"fastmlp's equivalent is epochs\) for " + name):
+        cls().set_params(max_iter=3)
     assert cls(epochs=4).epochs == 4  # real names still work, positionally too
     assert cls((7,), "tanh").hidden_layer_sizes == (7,)
 

@@ -27,8 +27,9 @@ def test_sklearn_check_estimator(estimator, check):
     # the default constructor arguments, and no expected failures
     try:
         check(estimator)
-    except DivergenceError:
-        if not isinstance(estimator, MLPRegressor):
+    except Exception as exc:  # a check may wrap the DivergenceError in an AssertionError
+        diverged = isinstance(exc, DivergenceError) or "DivergenceError" in str(exc)
+        if not (diverged and isinstance(estimator, MLPRegressor)):
             raise
         pytest.xfail("MLPRegressor's defaults diverge on scikit-learn's raw regression "
                      "targets; the defaults that fit them are another change")
