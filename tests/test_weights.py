@@ -112,3 +112,51 @@ def test_class_weight_survives_save_and_load(tmp_path):
     names = np.array(["ant", "bee", "cat"])
     m = clf(class_weight={"bee": 2.0}).fit(X, names[Y])
     assert fastmlp.load(m.save(tmp_path / "n.npz")).class_weight == {"bee": 2.0}
+
+
+# ------------------------------------------------------------------ weights in training
+
+@pytest.mark.parametrize("make", [clf, reg])
+def test_unit_weights_are_no_weights_and_a_zero_weight_skips_the_sample(make):
+    y = Y if make is clf else Y.astype(float)
+    plain = make().fit(X, y)
+    np.testing.assert_array_equal(make().fit(X, y, sample_weight=np.ones(30)).params_,
+                                  plain.params_)
+    np.testing.assert_array_equal(make().fit(X, y, sample_weight=np.full(30, 3.0)).params_,
+                                  plain.params_)  # normalised to mean 1
+    keep = np.arange(30) % 4 != 1
+    dropped = make(shuffle=False).fit(X[keep], y[keep])
+    zeroed = make(shuffle=False).fit(X, y, sample_weight=keep.astype(float))
+    np.testing.assert_array_equal(zeroed.params_, dropped.params_)
+
+
+def test_class_weights_are_sample_weights():
+    w = class_weight_per_class("balanced", np.array([0, 1, 2]), Y)[Y]
+    np.testing.assert_array_equal(clf(class_weight="balanced").fit(X, Y).params_,
+                                  clf().fit(X, Y, sample_weight=w).params_)
+    sw = np.random.default_rng(1).random(30)
+    np.testing.assert_array_equal(
+        clf(class_weight={1: 2.5}).fit(X, Y, sample_weight=sw).params_,
+        clf().fit(X, Y, sample_weight=sw * np.where(Y == 1, 2.5, 1.0)).params_)
+    keep = Y != 2
+    np.testing.assert_array_equal(clf(class_weight={2: 0}, shuffle=False).fit(X, Y).params_,
+                                  clf(shuffle=False).partial_fit(X[keep], Y[keep],
+                                                                 classes=[0, 1, 2])
+                                  .partial_fit(X[keep], Y[keep]).params_)
+
+
+def test_weights_in_partial_fit():
+    w = np.random.default_rng(2).random(30)
+    a = clf().partial_fit(X, Y, classes=[0, 1, 2], sample_weight=w)
+    b = clf(epochs=1).fit(X, Y, sample_weight=w)
+    np.testing.assert_array_equal(a.params_, b.params_)
+
+
+def test_integer_weights_are_repeated_rows_in_full_batch_gradient_descent():
+    """scikit-learn's check_sample_weight_equivalence_on_dense_data: per-sample SGD with
+    shuffling visits a row of weight 2 once and a repeated row twice, so it holds only for
+    deterministic full-batch gradient descent, where it holds up to summation order."""
+    checks = pytest.importorskip("sklearn.utils.estimator_checks")
+    for est in (clf(batch_size="full", dtype="float64", epochs=20),
+                reg(batch_size="full", dtype="float64", epochs=20)):
+        checks.check_sample_weight_equivalence_on_dense_data(type(est).__name__, est)
