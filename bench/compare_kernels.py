@@ -52,9 +52,14 @@ def main(argv):
         grads, acts, dacts = np.zeros(P, dtype), np.zeros(A, dtype), np.zeros(A, dtype)
         tic = time.perf_counter()
         # kernels from before L1 take no l1 argument (it follows alpha)
-        l1 = (t(0),) if "l1" in inspect.signature(K.train_epoch).parameters else ()
+        sig = inspect.signature(K.train_epoch).parameters
+        l1 = (t(0),) if "l1" in sig else ()
+        # kernels from before sample weights and solvers end at batch_size: plain SGD after it
+        tail = ((np.zeros(0, dtype), 0, t(0), True, t(0.9), t(0.999), t(1e-8),
+                 np.zeros(0, dtype), np.zeros(0, dtype), np.zeros(1, np.int64))
+                if "solver" in sig else ())
         res = K.train_epoch(params, grads, acts, dacts, X, Y, order, layout, acts_codes, 0,
-                            t(0.01), t(0), *l1, t(0), t(0), B)
+                            t(0.01), t(0), *l1, t(0), t(0), B, *tail)
         assert res[2] == len(order), "diverged"
         return time.perf_counter() - tic, params
 

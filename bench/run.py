@@ -57,6 +57,14 @@ CE = 0
 # ------------------------------------------------------------------------------- contestants
 
 
+def plain_sgd(dtype):
+    """train_epoch's arguments after batch_size for plain SGD without sample weights."""
+    t = np.dtype(dtype).type
+    empty = np.zeros(0, dtype)
+    return (empty, 0, t(0), True, t(0.9), t(0.999), t(1e-8), empty, empty,
+            np.zeros(1, np.int64))
+
+
 class FastMLP:
     """fastmlp's train_epoch (JIT kernels or the NumPy reference) behind the baselines' API."""
 
@@ -74,7 +82,8 @@ class FastMLP:
         t = self.dtype.type
         res = self.backend.train_epoch(self.params, self.grads, self.acts, self.dacts, X, Y,
                                        np.ascontiguousarray(order, np.int64), self.layout, ACTS,
-                                       CE, t(lr), t(0), t(0), t(0), t(0), self.B)
+                                       CE, t(lr), t(0), t(0), t(0), t(0), self.B,
+                                       *plain_sgd(self.dtype))
         assert res[2] == len(order), "diverged"
 
     def weights(self):

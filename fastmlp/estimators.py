@@ -24,7 +24,7 @@ from .layout import activation_size, coef_views, layer_sizes
 from .params import DEFAULTS as D
 from .params import numpydoc_parameters, resolve
 from .protocol import (Protocol, accuracy, column_y, fit_data, log_proba, names_of, r2,
-                       training_weights, weighted)
+                       training_weights)
 from .sklearn_compat import not_fitted_error, sklearn_hint, sklearn_tags
 from .training import train
 from .validation import check_array
@@ -178,7 +178,7 @@ class _BaseMLP(Protocol):
             raise
         fitted.initialise(self, X.shape[1], Y.shape[1], settings)
         return train(self, X, Y, settings.epochs, settings, validation, epoch_callback, rows,
-                     **weighted(weights))
+                     sample_weight=weights)
 
     def _partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights."""
@@ -190,7 +190,7 @@ class _BaseMLP(Protocol):
             fitted.initialise(self, X.shape[1], Y.shape[1], settings)
         else:
             fitted.check_continuation(self, settings, X.shape[1])
-        return train(self, X, Y, 1, settings, stacklevel=4, **weighted(weights))
+        return train(self, X, Y, 1, settings, stacklevel=4, sample_weight=weights)
 
     # ------------------------------------------------------------------ prediction
 

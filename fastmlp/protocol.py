@@ -169,7 +169,3 @@ def r2(pred, y, sample_weight):
     ss_tot = (w[:, None] * (y - np.average(y, axis=0, weights=w)) ** 2).sum(axis=0)
     r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
     return float(r2.mean())
-
-
-def weighted(weights):  # until the training driver takes sample_weight
-    return {} if weights is None else {"sample_weight": weights}

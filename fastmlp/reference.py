@@ -34,12 +34,22 @@ SGD with an L2 penalty ``alpha`` and an L1 penalty ``l1`` (weights only, never b
 optional clipping: ``g = mean_batch_gradient + alpha * W + l1 * sign(W)`` (sign(0) = 0, so a
 weight at exactly 0 with no data gradient stays put); ``g = clip(g, -clip_value, clip_value)`` if
 ``clip_value > 0``; ``g *= clip_norm / ||g||`` if ``clip_norm > 0`` and ``||g|| > clip_norm``;
-then ``param -= lr * g``.
+then the solver's step with g:
+
+- SGD: ``param -= lr * g``; with momentum ``mu > 0``, the velocity ``v = mu * v - lr * g``,
+  then ``param += mu * v - lr * g`` (Nesterov) or ``param += v``.
+- Adam: ``t += 1``; ``m = b1 * m + (1 - b1) * g``; ``s = b2 * s + (1 - b2) * g * g``;
+  ``param -= lr_t * m / (sqrt(s) + eps)`` with ``lr_t = lr * sqrt(1 - b2**t) / (1 - b1**t)``.
+
+(scikit-learn's update rules.) Sample weights scale a sample's loss and its output gradient, so
+a mini-batch steps with ``sum_i w_i * g_i / (samples in the batch)``.
 """
+
+import math
 
 import numpy as np
 
-from fastmlp.codes import CROSS_ENTROPY, IDENTITY, RELU, SIGMOID, SOFTMAX, TANH
+from fastmlp.codes import ADAM, CROSS_ENTROPY, IDENTITY, RELU, SGD, SIGMOID, SOFTMAX, TANH
 
 
 # ----------------------------------------------------------------------------------------------
@@ -214,11 +224,11 @@ def network_backward_sgd(dacts, params, acts, x, layout, activations, lr, alpha,
                            W, b, act, lr, alpha, l1, clip_value)
 
 
-def sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_norm):
-    """params -= lr * g, with g = clip(scale * grads + alpha * W + l1 * sign(W)) written into
-    grads.
+def step_gradient(grads, params, layout, scale, alpha, l1, clip_value, clip_norm):
+    """grads <- the step's gradient g = clip(scale * grads + alpha * W + l1 * sign(W)), in place.
 
-    Biases get no penalty. grads holds the step g on exit (the kernel computes it in place too).
+    Biases get no penalty. clip_value clips every number, then clip_norm rescales the whole g
+    to that L2 norm if it was longer.
     """
     grads *= scale
     for l in range(layout.shape[0]):
@@ -232,7 +242,53 @@ def sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_nor
         norm = np.sqrt(np.sum(grads.astype(np.float64) ** 2))
         if norm > clip_norm:
             grads *= grads.dtype.type(clip_norm / norm)
+
+
+def sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_norm):
+    """params -= lr * g, with g = clip(scale * grads + alpha * W + l1 * sign(W)) written into
+    grads (step_gradient).
+
+    Biases get no penalty. grads holds the step g on exit (the kernel computes it in place too).
+    """
+    step_gradient(grads, params, layout, scale, alpha, l1, clip_value, clip_norm)
     params -= lr * grads
+
+
+def adam_rate(lr, beta_1, beta_2, t):
+    """Adam's bias-corrected rate lr * sqrt(1 - b2**t) / (1 - b1**t) at step t >= 1, computed
+    in float64 from the dtype's lr and betas (the caller casts it to the dtype)."""
+    b1, b2 = float(beta_1), float(beta_2)
+    return float(lr) * math.sqrt(1.0 - math.pow(b2, float(t))) / (1.0 - math.pow(b1, float(t)))
+
+
+def optimizer_update(params, grads, velocity, sq_avg, step, layout, scale, lr, alpha, l1,
+                     clip_value, clip_norm, solver, momentum, nesterov, beta_1, beta_2, epsilon):
+    """One optimizer step from the summed gradients in grads (scikit-learn's rules).
+
+    params, grads, velocity, sq_avg: (P,)   step: (1,) int64, Adam's t (incremented here)
+    g = step_gradient(...) is left in grads, then
+    - solver SGD: v = mu * v - lr * g; params += mu * v - lr * g if nesterov else v
+      (velocity holds v; sq_avg and step are not used);
+    - solver ADAM: t += 1; m = b1 * m + (1 - b1) * g; s = b2 * s + (1 - b2) * g * g;
+      params -= lr_t * m / (sqrt(s) + eps) (velocity holds m, sq_avg holds s).
+    Biases follow the same rule (they only get no penalty in g).
+    """
+    step_gradient(grads, params, layout, scale, alpha, l1, clip_value, clip_norm)
+    g = grads
+    if solver == SGD:
+        mu = momentum
+        velocity[:] = mu * velocity - lr * g
+        if nesterov:
+            params += mu * velocity - lr * g
+        else:
+            params += velocity
+    elif solver == ADAM:
+        step[0] += 1
+        one = params.dtype.type(1)
+        velocity[:] = beta_1 * velocity + (one - beta_1) * g
+        sq_avg[:] = beta_2 * sq_avg + (one - beta_2) * (g * g)
+        lr_t = params.dtype.type(adam_rate(lr, beta_1, beta_2, step[0]))
+        params -= lr_t * velocity / (np.sqrt(sq_avg) + epsilon)
 
 
 def argmax_equal(out, target):
@@ -241,15 +297,23 @@ def argmax_equal(out, target):
 
 
 def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
-                lr, alpha, l1, clip_value, clip_norm, batch_size):
-    """SGD over the samples X[order] (one epoch, or a chunk of one), updating params in place.
+                lr, alpha, l1, clip_value, clip_norm, batch_size,
+                sample_weight, solver, momentum, nesterov, beta_1, beta_2, epsilon,
+                velocity, sq_avg, step):
+    """One epoch (or a chunk of one) over the samples X[order], updating params in place.
 
     params, grads: flat (P,)   acts, dacts: flat (A,)   X: (n, n_in)   Y: (n, n_out) targets
     order: (m,) int64 row indices in the order to visit them
+    sample_weight: (n,) one weight per row of X, or (0,) for all weights 1. A sample's loss and
+    its output gradient are multiplied by its weight.
+    solver, momentum, nesterov, beta_1, beta_2, epsilon: the optimizer (see optimizer_update);
+    velocity, sq_avg: (P,) its state, step: (1,) int64 Adam's t; all updated in place. Plain
+    SGD (solver SGD, momentum 0) reads none of them (they may be shape (0,)).
     Batches are consecutive runs of ``batch_size`` entries of ``order``; the last may be shorter
-    and is averaged over its own size. Batch size 1 without clip_norm takes the fused path.
-    Returns (loss_sum, n_correct, n_done): n_done < m means sample order[n_done] produced a
-    non-finite loss; training stopped before updating with it.
+    and is averaged over its own size. Plain SGD at batch size 1 without clip_norm takes the
+    fused path.
+    Returns (loss_sum, n_correct, n_done): loss_sum sums weight * loss; n_done < m means sample
+    order[n_done] produced a non-finite loss; training stopped before updating with it.
     """
     L = layout.shape[0]
     out_slot = layer_slice(acts, layout, L - 1)
@@ -258,7 +322,9 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     m = order.shape[0]
     loss_sum = 0.0
     n_correct = 0
-    fused = batch_size == 1 and clip_norm == 0
+    weighted = sample_weight.shape[0] > 0
+    plain = solver == SGD and momentum == 0
+    fused = plain and batch_size == 1 and clip_norm == 0
     for start in range(0, m, batch_size):
         stop = min(start + batch_size, m)
         if not fused:
@@ -269,6 +335,10 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
             value = loss_forward_backward(dout_slot, out_slot, Y[i], out_act, loss)
             if not np.isfinite(value):
                 return loss_sum, n_correct, k
+            if weighted:
+                # the weighted loss w * loss_i has the gradient w * dz
+                value = value * sample_weight[i]
+                dout_slot *= sample_weight[i]
             loss_sum += float(value)  # summed in float64, as the kernels do
             n_correct += argmax_equal(out_slot, Y[i])
             if fused:
@@ -276,9 +346,15 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
                                      lr, alpha, l1, clip_value)
             else:
                 network_backward(grads, dacts, acts, X[i], params, layout, activations)
-        if not fused:
-            sgd_update(params, grads, layout, params.dtype.type(1.0 / (stop - start)),
-                       lr, alpha, l1, clip_value, clip_norm)
+        if fused:
+            continue
+        scale = params.dtype.type(1.0 / (stop - start))
+        if plain:
+            sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_norm)
+        else:
+            optimizer_update(params, grads, velocity, sq_avg, step, layout, scale, lr, alpha,
+                             l1, clip_value, clip_norm, solver, momentum, nesterov, beta_1,
+                             beta_2, epsilon)
     return loss_sum, n_correct, m
 
 

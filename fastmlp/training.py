@@ -22,6 +22,7 @@ import numpy as np
 
 from . import diagnostics
 from .backends import get_backend
+from .codes import SGD
 from .errors import DivergenceError, OutputOverflow
 from .layout import activation_size, coef_views
 from .progress import ProgressBar
@@ -108,12 +109,15 @@ def split_validation(X, Y, y, fraction, random_state):
 
 
 def train(model, X, Y, epochs, settings, validation=None, epoch_callback=None, rows=None,
-          stacklevel=3):
+          stacklevel=3, sample_weight=None):
     """Run ``epochs`` epochs over (X, Y) with validation/early stopping; returns the model.
 
     X, Y: checked C-contiguous arrays of the parameters' dtype. validation: (X_val, y_val) to
     score after every epoch, or None. rows: the user's row of each training row (a validation
     split trains on a subset), so a DivergenceError names a row of the X given to fit.
+    sample_weight: None, or one weight per row of X, already checked by the caller (finite,
+    >= 0, not all 0, shape (n,)); see sample_weights. The loss curve is then the weighted mean
+    loss; the accuracy curve counts the trained rows (weight > 0) unweighted.
 
     Ctrl-C: the model keeps the weights of the last completed chunk of ``chunk_size``
     samples, with n_iter_ (completed epochs), t_ (samples trained) and the per-epoch curves
@@ -127,14 +131,41 @@ def train(model, X, Y, epochs, settings, validation=None, epoch_callback=None, r
                       f"(lr_schedule={s.lr_schedule!r} ended after epochs={s.epochs}): "
                       f"this training does not change the weights; call fit to start "
                       f"over, or raise epochs", UserWarning, stacklevel=stacklevel)
+    kept, weights = sample_weights(sample_weight, X.shape[0], s.dtype)
     with DeferredInterrupt() as interrupt:
-        return _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt)
+        return _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, kept,
+                    weights)
 
 
-def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
+def sample_weights(sample_weight, n, dtype):
+    """(kept, weights) for the kernels from the caller's checked per-row weights (or None).
+
+    kept: the rows with a weight > 0, the only ones an epoch visits (a zero weight is exactly a
+    skipped row), or None for all rows. weights: (n,) of dtype, the kept rows' weights divided
+    by their mean (so the learning rate means what it means without weights, and the loss is
+    the weighted mean), or a (0,) array -- every weight 1 -- when the kept weights are all equal
+    (then training is bit for bit the unweighted training on the kept rows).
+    """
+    none = np.zeros(0, dtype)
+    if sample_weight is None:
+        return None, none
+    w = np.asarray(sample_weight, np.float64)
+    kept = np.flatnonzero(w > 0)
+    if kept.size == n:
+        kept = None
+    wk = w if kept is None else w[kept]
+    if (wk == wk[0]).all():
+        return kept, none
+    weights = np.zeros(n, np.float64)
+    weights[kept if kept is not None else slice(None)] = wk / wk.mean()
+    return kept, weights.astype(dtype)
+
+
+def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, kept, weights):
     backend = get_backend(s.backend)
     params, layout, dtype = model.params_, model.layout_, s.dtype
-    n = X.shape[0]
+    # n: the rows an epoch trains (the kept ones with sample weights)
+    n = X.shape[0] if kept is None else kept.shape[0]
     B = s.batch(n)
     chunk = max(B, (s.chunk_size // B) * B)  # batches never straddle chunks
     total = max(s.epochs, epochs)
@@ -145,12 +176,16 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
     # the penalty's two coefficients (penalty='l2': alpha, 0; 'l1': 0, alpha; elasticnet: mixed)
     alpha, l1 = dtype.type(s.l2), dtype.type(s.l1)
     clip_value, clip_norm = dtype.type(s.clip_value), dtype.type(s.clip_norm)
+    optimizer = optimizer_arguments(model, s)
     coefs, _ = coef_views(params, layout)
     best_score, best_params, stall = -np.inf, None, 0
     chunk_start = np.empty_like(params)
     for _ in range(epochs):
         tic = time.perf_counter()
         order = (model._rng.permutation(n) if s.shuffle else np.arange(n)).astype(np.int64)
+        if kept is not None:
+            # positions among the kept rows -> rows of X (the same draws as without weights)
+            order = kept[order].astype(np.int64)
         snapshot = params.copy()
         t_epoch = model.t_
         bar = ProgressBar(n, f"epoch {model.n_iter_ + 1}") if s.verbose else None
@@ -168,7 +203,8 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
                 # the one call into the backend's compiled epoch
                 ls, nc, done = backend.train_epoch(
                     params, grads, acts, dacts, X, Y, idx, layout, s.activation_codes,
-                    s.loss_code, dtype.type(lr), alpha, l1, clip_value, clip_norm, B)
+                    s.loss_code, dtype.type(lr), alpha, l1, clip_value, clip_norm, B,
+                    weights, *optimizer)
                 if done < idx.shape[0]:
                     _diverged(model, s, snapshot, t_epoch, start + done, int(idx[done]), lr,
                               rows)
@@ -231,6 +267,15 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt):
                         params[...] = best_params  # keep the best validated weights
                     break
     return model
+
+
+def optimizer_arguments(model, s):
+    """The train_epoch arguments after sample_weight: (solver, momentum, nesterov, beta_1,
+    beta_2, epsilon, velocity, sq_avg, step)."""
+    t = s.dtype.type
+    empty = np.zeros(0, s.dtype)
+    return (SGD, t(0), True, t(0.9), t(0.999), t(1e-8), empty, empty,
+            np.zeros(1, np.int64))
 
 
 def _data_loss(model, validation):

@@ -235,11 +235,13 @@ def _step_bias(b, Dz, nb, gb, lr, scale, clip_value):
 
 @jit
 def _epoch_batches(work, playout, A, D, idx, xval, ioff, nnz, cur, cnt, pos, urows, ss, xv, gb,
-                   gsc, ident, X, Y, order, activations, loss, lr, clip_value, batch_size):
+                   gsc, ident, X, Y, order, activations, loss, lr, clip_value, batch_size,
+                   sample_weight):
     # work: padded weights  A, D: (bmax * n_acts,) batch acts / dacts, zero pads
     # idx: (bmax, sum fan_in) int32, sample s's non-zero inputs of layer l at idx[s, ioff[l]:]
     # nnz: (bmax, L)  cur: (bmax,)  cnt, pos: (max fan_in + 1,)  urows: (max fan_in,)
     # ss: (bmax * max fan_in,) int32  xv: same, W's dtype  gb: (max stride,)  ident: 0..bmax-1
+    # sample_weight: (n,) or (0,) (all weights 1)
     # returns (loss_sum, n_correct, n_done, last): last = the row of A/D of the last sample
     L = playout.shape[0]
     m = order.shape[0]
@@ -251,6 +253,7 @@ def _epoch_batches(work, playout, A, D, idx, xval, ioff, nnz, cur, cnt, pos, uro
     Atop = _bmat(A, playout, L - 1, bmax)
     Dtop = _bmat(D, playout, L - 1, bmax)
     last = 0
+    weighted = sample_weight.shape[0] > 0
     for start in range(0, m, batch_size):
         stop = min(start + batch_size, m)
         nb = stop - start
@@ -276,6 +279,11 @@ def _epoch_batches(work, playout, A, D, idx, xval, ioff, nnz, cur, cnt, pos, uro
             value = loss_forward_backward(Dtop[s, :n_out], out, Y[i], activations[L - 1], loss)
             if not math.isfinite(value):
                 return loss_sum, n_correct, start + s, s
+            if weighted:  # the weighted loss w * loss_i has the output gradient w * dz
+                w = sample_weight[i]
+                value = value * w
+                for j in range(n_out):
+                    Dtop[s, j] *= w
             loss_sum += value
             n_correct += argmax_equal(out, Y[i])
         last = nb - 1
@@ -304,7 +312,7 @@ def _epoch_batches(work, playout, A, D, idx, xval, ioff, nnz, cur, cnt, pos, uro
 
 @jit
 def _batches_on_work(work, playout, layout, acts, dacts, X, Y, order, activations, loss, lr,
-                     clip_value, batch_size):
+                     clip_value, batch_size, sample_weight):
     # the mini-batch epoch on an already filled work buffer (the work stays padded); copies
     # the last sample's acts/dacts (public layout) back. Returns (loss_sum, n_correct, n_done).
     L = playout.shape[0]
@@ -340,7 +348,7 @@ def _batches_on_work(work, playout, layout, acts, dacts, X, Y, order, activation
     ident = np.arange(bmax)
     loss_sum, n_correct, n_done, last = _epoch_batches(
         work, playout, A, D, idx, xval, ioff, nnz, cur, cnt, pos, urows, ss, xv, gb, gsc, ident,
-        X, Y, order, activations, loss, lr, clip_value, batch_size)
+        X, Y, order, activations, loss, lr, clip_value, batch_size, sample_weight)
     if m > 0:
         # the last forwarded sample's outputs and (if it was trained) its gradients; after a
         # non-finite loss only the output layer's dz of that sample is meaningful
@@ -357,13 +365,13 @@ def _batches_on_work(work, playout, layout, acts, dacts, X, Y, order, activation
 
 
 def _train_batches(params, grads, acts, dacts, X, Y, order, layout, activations, loss, lr,
-                   alpha, l1, clip_value, clip_norm, batch_size):
+                   alpha, l1, clip_value, clip_norm, batch_size, sample_weight):
     # train_epoch for batch_size > 1 with alpha == 0, l1 == 0 and clip_norm == 0 (the caller
     # checks; alpha and l1 are taken for the common signature): copy the weights into the
     # padded work buffer, run the compiled epoch there, copy them back. grads is not used.
     # Plain Python around one compiled call, as epochs._train_per_sample (compile time)
     work, playout, _, _ = new_work(params, layout)
     result = _batches_on_work(work, playout, layout, acts, dacts, X, Y, order, activations,
-                              loss, lr, clip_value, batch_size)
+                              loss, lr, clip_value, batch_size, sample_weight)
     copy_params_back(params, layout, work, playout)
     return result

@@ -139,9 +139,9 @@ def _scratch(playout):
 
 @jit
 def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss, lr, alpha,
-                      l1, clip_value):
+                      l1, clip_value, sample_weight):
     # work: padded weights (workspace.py)  acts, dacts: padded slots, zero pads
-    # X: (n, n_in)  Y: (n, n_out)  order: (m,) int64
+    # X: (n, n_in)  Y: (n, n_out)  order: (m,) int64  sample_weight: (n,) or (0,) (all 1)
     # returns (loss_sum, n_correct, n_done); n_done < m: order[n_done] gave a non-finite loss
     L = playout.shape[0]
     # scratch, allocated once per call (nothing per sample): the non-zero input rows of every
@@ -156,6 +156,7 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
     pending = False  # X[prev]'s layer-0 step (with dz0) is still to be applied
     prev = order[0] if m > 0 else 0
     dz0 = _work_slot(dacts, playout, 0)
+    weighted = sample_weight.shape[0] > 0
     for k in range(m):
         i = order[k]
         if k + 1 < m:
@@ -189,10 +190,15 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
         pending = False
         n_out = playout[L - 1, 1]
         out = _work_slot(acts, playout, L - 1)[:n_out]
-        value = loss_forward_backward(_work_slot(dacts, playout, L - 1)[:n_out], out, Y[i],
-                                      activations[L - 1], loss)
+        dz_out = _work_slot(dacts, playout, L - 1)[:n_out]
+        value = loss_forward_backward(dz_out, out, Y[i], activations[L - 1], loss)
         if not math.isfinite(value):
             return loss_sum, n_correct, k
+        if weighted:  # the weighted loss w * loss_i has the output gradient w * dz
+            w = sample_weight[i]
+            value = value * w
+            for j in range(n_out):
+                dz_out[j] *= w
         loss_sum += value
         n_correct += argmax_equal(out, Y[i])
         # backward fused with the step, from the top
@@ -226,13 +232,13 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
 
 
 def _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr, alpha,
-                      l1, clip_value):
+                      l1, clip_value, sample_weight):
     # train_epoch at batch size 1 without clip_norm: copy the weights into the padded work
     # buffer, run the compiled epoch there, copy them (and the last sample's acts/dacts) back.
     # Plain Python around one compiled call (see workspace.new_work)
     work, playout, acts_p, dacts_p = new_work(params, layout)
     result = _epoch_per_sample(work, playout, acts_p, dacts_p, X, Y, order, activations, loss,
-                               lr, alpha, l1, clip_value)
+                               lr, alpha, l1, clip_value, sample_weight)
     copy_back(params, acts, dacts, layout, work, acts_p, dacts_p, playout)
     return result
 

@@ -1,19 +1,23 @@
-"""The SGD step of a mini-batch on the flat public buffers (the fallback mini-batch epoch in
-sgd.py): the step from averaged gradients, and its restriction to the rows a batch touched.
+"""The optimizer step of a mini-batch on the flat public buffers (the general mini-batch epoch
+in sgd.py): the step's gradient (step_gradient), plain SGD from it and its restriction to the
+rows a batch touched, and SGD with momentum / Adam (optimizer_update, dense: every parameter
+each step).
 """
 
 import math
 
+import numpy as np
+
+from .codes import ADAM, SGD
 from .config import jit
 from .rows import clip_gradient, l1_term
 
 
 @jit
-def sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_norm):
-    # params, grads: (P,); on exit grads holds the step g applied as params -= lr * g:
+def step_gradient(grads, params, layout, scale, alpha, l1, clip_value, clip_norm):
+    # grads, params: (P,); grads <- the step's g, in place:
     # g = clip(scale * grads + alpha * W + l1 * sign(W)) for weights, clip(scale * grads) for
-    # biases (no penalty),
-    # then the whole g rescaled to L2 norm clip_norm if it was longer
+    # biases (no penalty), then the whole g rescaled to L2 norm clip_norm if it was longer
     for l in range(layout.shape[0]):
         w_off, b_off = layout[l, 2], layout[l, 3]
         # slices indexed from 0 (no wraparound select per element: the loops vectorise)
@@ -32,8 +36,57 @@ def sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_nor
             factor = grads.dtype.type(clip_norm / norm)
             for k in range(grads.shape[0]):
                 grads[k] *= factor
+
+
+@jit
+def sgd_update(params, grads, layout, scale, lr, alpha, l1, clip_value, clip_norm):
+    # params, grads: (P,); on exit grads holds the step g (step_gradient) applied as
+    # params -= lr * g
+    step_gradient(grads, params, layout, scale, alpha, l1, clip_value, clip_norm)
     for k in range(params.shape[0]):
         params[k] -= lr * grads[k]
+
+
+@jit
+def adam_rate(lr, beta_1, beta_2, t):
+    # lr * sqrt(1 - b2**t) / (1 - b1**t) in float64 (t >= 1); the caller casts to the dtype
+    b1, b2 = float(beta_1), float(beta_2)
+    return float(lr) * math.sqrt(1.0 - math.pow(b2, float(t))) / (1.0 - math.pow(b1, float(t)))
+
+
+@jit
+def optimizer_update(params, grads, velocity, sq_avg, step, layout, scale, lr, alpha, l1,
+                     clip_value, clip_norm, solver, momentum, nesterov, beta_1, beta_2, epsilon):
+    # params, grads, velocity, sq_avg: (P,)  step: (1,) int64
+    # g = step_gradient(...) left in grads; then SGD with momentum (velocity = v) or Adam
+    # (velocity = m, sq_avg = s, step = t, incremented here), as reference.optimizer_update
+    step_gradient(grads, params, layout, scale, alpha, l1, clip_value, clip_norm)
+    n = params.shape[0]
+    if solver == SGD:
+        mu = momentum
+        if nesterov:
+            for k in range(n):
+                v = mu * velocity[k] - lr * grads[k]
+                velocity[k] = v
+                params[k] += mu * v - lr * grads[k]
+        else:
+            for k in range(n):
+                v = mu * velocity[k] - lr * grads[k]
+                velocity[k] = v
+                params[k] += v
+    elif solver == ADAM:
+        step[0] += 1
+        lr_t = params.dtype.type(adam_rate(lr, beta_1, beta_2, step[0]))
+        one = params.dtype.type(1)
+        c1 = one - beta_1
+        c2 = one - beta_2
+        for k in range(n):
+            g = grads[k]
+            m = beta_1 * velocity[k] + c1 * g
+            s = beta_2 * sq_avg[k] + c2 * (g * g)
+            velocity[k] = m
+            sq_avg[k] = s
+            params[k] -= lr_t * m / (np.sqrt(s) + epsilon)
 
 
 @jit

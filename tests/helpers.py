@@ -4,7 +4,7 @@ import numpy as np
 
 from fastmlp import MLPClassifier, MLPRegressor
 from fastmlp.backends import get_backend
-from fastmlp.codes import ACTIVATIONS, CROSS_ENTROPY, LOSSES, SOFTMAX
+from fastmlp.codes import ACTIVATIONS, ADAM, CROSS_ENTROPY, LOSSES, SGD, SOFTMAX
 from fastmlp.layout import make_layout
 
 # Reference vs kernel tolerances (the one table). The kernels sum in a different order than
@@ -54,15 +54,41 @@ def copy_problem(p):
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in p.items()}
 
 
+def plain_sgd(dtype, sample_weight=None):
+    """train_epoch's arguments after batch_size for plain SGD: (sample_weight, solver, momentum,
+    nesterov, beta_1, beta_2, epsilon, velocity, sq_avg, step), no optimizer state."""
+    dtype = np.dtype(dtype)
+    t = dtype.type
+    w = np.zeros(0, dtype) if sample_weight is None else np.asarray(sample_weight, dtype)
+    return (w, SGD, t(0), True, t(0.9), t(0.999), t(1e-8), np.zeros(0, dtype),
+            np.zeros(0, dtype), np.zeros(1, np.int64))
+
+
+def solver_args(q, solver="sgd", momentum=0.0, nesterov=True, beta_1=0.9, beta_2=0.999,
+                epsilon=1e-8, sample_weight=None):
+    """train_epoch's arguments after batch_size for problem q, with fresh optimizer state kept
+    in q ("velocity", "sq_avg", "step") unless q already holds some (a later epoch)."""
+    dtype = q["dtype"]
+    t = dtype.type
+    for name in ("velocity", "sq_avg"):
+        q.setdefault(name, np.zeros_like(q["params"]))
+    q.setdefault("step", np.zeros(1, np.int64))
+    w = np.zeros(0, dtype) if sample_weight is None else np.asarray(sample_weight, dtype)
+    return (w, {"sgd": SGD, "adam": ADAM}[solver], t(momentum), nesterov, t(beta_1), t(beta_2),
+            t(epsilon), q["velocity"], q["sq_avg"], q["step"])
+
+
 def run_epoch(backend, p, order, lr=0.05, alpha=0.0, clip_value=0.0, clip_norm=0.0, batch_size=1,
-              l1=0.0):
-    """Run backend.train_epoch on a copy of problem p; return (result tuple, problem copy)."""
+              l1=0.0, **solver):
+    """Run backend.train_epoch on a copy of problem p; return (result tuple, problem copy).
+    solver: keyword arguments of solver_args (solver, momentum, ..., sample_weight); the
+    optimizer state is read from p if there and left in the copy."""
     q = copy_problem(p)
     t = q["dtype"].type
     res = backend.train_epoch(q["params"], q["grads"], q["acts"], q["dacts"], q["X"], q["Y"],
                               np.ascontiguousarray(order, np.int64), q["layout"],
                               q["activations"], q["loss"], t(lr), t(alpha), t(l1), t(clip_value),
-                              t(clip_norm), batch_size)
+                              t(clip_norm), batch_size, *solver_args(q, **solver))
     return res, q
 
 
@@ -133,6 +159,7 @@ def regression(n=40, scale=100.0, seed=0):
     return X, scale * (X @ np.array([1.0, -2.0, 0.5]))
 
 
-__all__ = ["TOL", "BACKENDS", "tol", "make_problem", "copy_problem", "run_epoch",
+__all__ = ["TOL", "BACKENDS", "tol", "make_problem", "copy_problem", "run_epoch", "plain_sgd",
+           "solver_args",
            "VALID_OUTPUTS", "SOFTMAX", "CROSS_ENTROPY", "blobs", "X", "Y", "clf", "reg",
            "balanced_blobs", "clf64", "blobs6", "small", "regression"]

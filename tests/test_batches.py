@@ -11,7 +11,7 @@ import pytest
 
 from fastmlp import kernels, reference
 from fastmlp.kernels import batches, sgd, workspace
-from helpers import copy_problem, make_problem, run_epoch, tol
+from helpers import copy_problem, make_problem, plain_sgd, run_epoch, tol
 
 DTYPES = [np.float64, np.float32]
 
@@ -29,7 +29,7 @@ def run_batches(p, order, lr=0.05, clip_value=0.0, batch_size=2):
     res = batches._train_batches(q["params"], q["grads"], q["acts"], q["dacts"], q["X"], q["Y"],
                                  np.ascontiguousarray(order, np.int64), q["layout"],
                                  q["activations"], q["loss"], t(lr), t(0), t(0), t(clip_value), t(0),
-                                 batch_size)
+                                 batch_size, plain_sgd(q["dtype"])[0])
     return res, q
 
 
@@ -39,7 +39,7 @@ def run_old(p, order, lr=0.05, clip_value=0.0, batch_size=2):
     res = sgd.train_epoch_batches(q["params"], q["grads"], q["acts"], q["dacts"], q["X"], q["Y"],
                                   np.ascontiguousarray(order, np.int64), q["layout"],
                                   q["activations"], q["loss"], t(lr), t(0), t(0), t(clip_value), t(0),
-                                  batch_size)
+                                  batch_size, *plain_sgd(q["dtype"]))
     return res, q
 
 
@@ -167,7 +167,7 @@ def test_pad_columns_of_the_work_buffer_stay_zero(dtype, batch_size):
     for clip_value in (0.0, 0.05):
         res = batches._batches_on_work(work, playout, layout, q["acts"], q["dacts"], q["X"],
                                        q["Y"], order, q["activations"], q["loss"], t(0.1),
-                                       t(clip_value), batch_size)
+                                       t(clip_value), batch_size, plain_sgd(dtype)[0])
         assert res[2] == 90
         np.testing.assert_array_equal(work[pads], 0)
         assert np.abs(work[~pads]).max() > 0
@@ -214,6 +214,6 @@ def test_strided_inputs_give_the_same_numbers(dtype):
     t = q["dtype"].type
     res = batches._train_batches(q["params"], q["grads"], q["acts"], q["dacts"], X, q["Y"],
                                  order, q["layout"], q["activations"], q["loss"], t(0.05), t(0),
-                                 t(0), t(0), t(0), 8)
+                                 t(0), t(0), t(0), 8, plain_sgd(q["dtype"])[0])
     assert res[2] == 45
     np.testing.assert_array_equal(q["params"], dense["params"])

@@ -15,7 +15,7 @@ from fastmlp import reference as ref
 from fastmlp.codes import ACTIVATIONS, LOSSES
 from fastmlp.layout import make_layout
 
-from helpers import VALID_OUTPUTS
+from helpers import VALID_OUTPUTS, plain_sgd
 
 H = 1e-6          # central-difference step
 RTOL = 1e-6       # |analytic - numeric| <= RTOL * max(1, |numeric|) + ATOL
@@ -119,7 +119,8 @@ def test_the_last_shorter_batch_is_averaged_over_its_own_size(hidden):
 
     def epoch(p, order):
         ref.train_epoch(p, np.zeros_like(p), np.zeros(n_acts), np.zeros(n_acts), X, Y,
-                        np.asarray(order, np.int64), layout, acts, code, lr, alpha, 0.0, 0.0, 0.0, 4)
+                        np.asarray(order, np.int64), layout, acts, code, lr, alpha, 0.0, 0.0, 0.0, 4,
+                        *plain_sgd(p.dtype))
 
     mid = params.copy()
     epoch(mid, [0, 1, 2, 3])  # the first batch alone
@@ -146,7 +147,7 @@ def test_one_sgd_step_with_l2_is_minus_lr_times_the_penalised_gradient(hidden, b
     new = params.copy()
     ref.train_epoch(new, np.zeros_like(params), np.zeros(n_acts), np.zeros(n_acts), X, Y,
                     np.arange(n, dtype=np.int64), layout, acts, code, lr, alpha, 0.0, 0.0, 0.0,
-                    batch_size)
+                    batch_size, *plain_sgd(new.dtype))
     check((params - new) / lr, numeric)
     # biases really are unpenalised: the bias step equals the unpenalised gradient
     plain = numeric_gradient(lambda p: mean_loss(p, layout, X, Y, acts, code, n_acts),

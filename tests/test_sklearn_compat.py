@@ -20,6 +20,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from fastmlp import DivergenceError, MLPClassifier, MLPRegressor  # noqa: E402
+from helpers import plain_sgd  # noqa: E402
 
 
 @parametrize_with_checks([MLPClassifier(), MLPRegressor()])
@@ -159,7 +160,7 @@ def test_a_running_epoch_lets_other_python_threads_run():
     def epoch(order):
         return kernels.train_epoch(params, np.zeros_like(params), np.zeros(n_acts, t),
                                    np.zeros(n_acts, t), X, Y, order, layout, acts, CROSS_ENTROPY,
-                                   t(0.001), t(0), t(0), t(0), t(0), 1)
+                                   t(0.001), t(0), t(0), t(0), t(0), 1, *plain_sgd(t))
 
     epoch(np.arange(10, dtype=np.int64))  # compile / load outside the measurement
     order = np.tile(np.arange(4000, dtype=np.int64), 20)  # ~0.5-1 s of training

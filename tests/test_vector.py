@@ -133,7 +133,8 @@ def test_pad_columns_stay_exactly_zero_after_training(dtype, alpha, clip_value, 
     t = np.dtype(dtype).type
     order = np.random.default_rng(0).integers(0, 64, 300).astype(np.int64)
     res = epochs._epoch_per_sample(work, playout, acts, dacts, p["X"], p["Y"], order, p["activations"],
-                             p["loss"], t(0.05), t(alpha), t(0), t(clip_value))
+                             p["loss"], t(0.05), t(alpha), t(0), t(clip_value),
+                             np.zeros(0, dtype))
     assert res[2] == 300
     for l in range(len(playout)):
         fan_in, fan_out, stride, w_off, b_off, a_off = playout[l]
