@@ -23,9 +23,22 @@ from fastmlp import DivergenceError, MLPClassifier, MLPRegressor  # noqa: E402
 from helpers import plain_sgd  # noqa: E402
 
 
-@parametrize_with_checks([MLPClassifier(), MLPRegressor()])
+# The one check per-sample SGD cannot pass by construction: a row of weight 2 is one step of
+# twice the size, the same row repeated is two steps (at other points of a shuffled epoch), so
+# the fitted networks differ. scikit-learn's own MLP runs it only with solver="lbfgs".
+# tests/test_weights.py runs it with batch_size="full" (gradient descent), where it holds.
+BY_CONSTRUCTION = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "per-sample SGD: weight w is one step w times as large, not w steps; holds for "
+        "batch_size='full' (tests/test_weights.py)",
+}
+
+
+@parametrize_with_checks([MLPClassifier(), MLPRegressor()],
+                         expected_failed_checks=lambda estimator: BY_CONSTRUCTION,
+                         xfail_strict=True)
 def test_sklearn_check_estimator(estimator, check):
-    # the default constructor arguments, and no expected failures
+    # the default constructor arguments; the only expected failure is the one above
     try:
         check(estimator)
     except Exception as exc:  # a check may wrap the DivergenceError in an AssertionError
