@@ -6,7 +6,7 @@ layout.py), ``params_`` (the flat weight buffer), ``coefs_``/``intercepts_`` (vi
 ``n_features_in_``, ``n_iter_`` (epochs trained), ``t_`` (samples trained), ``loss_curve_``,
 ``accuracy_curve_``, ``validation_scores_``, ``diagnostics_`` (per-epoch lists, filled with
 ``diagnostics=True``); ``classes_`` (classifier) or ``_y_ndim``
-(regressor); private: ``_settings`` (the Settings of the last fit/partial_fit) and ``_rng``
+(regressor); ``feature_names_in_`` (fitted on a data frame, see features.py); private: ``_settings`` (the Settings of the last fit/partial_fit) and ``_rng``
 (the shuffling generator). A new fitted attribute is added here: ``initialise`` and, if it
 must survive ``save``/``load``, ``to_arrays`` and ``from_arrays``.
 """
