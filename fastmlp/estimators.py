@@ -1,4 +1,6 @@
-"""MLPClassifier and MLPRegressor: the scikit-learn protocol over the training driver.
+"""MLPClassifier and MLPRegressor: fit, predict and files over the training driver (the rest of
+scikit-learn's protocol -- parameters, pickling, fitted attributes, weights, feature names --
+is the Protocol mixin of fastmlp/protocol.py).
 
 ``__init__`` only stores hyperparameters (defaults from the table in fastmlp/params.py).
 ``fit``/``partial_fit`` resolve them once into a frozen ``Settings``, check the data (targets:
@@ -20,12 +22,12 @@ import numpy as np
 from . import fitted, labels, persistence
 from .backends import get_backend
 from .errors import OutputOverflow
-from .layout import activation_size, coef_views, layer_sizes
+from .layout import activation_size, layer_sizes
 from .params import DEFAULTS as D
 from .params import numpydoc_parameters, resolve
 from .protocol import (Protocol, accuracy, column_y, fit_data, log_proba, names_of, r2,
                        training_weights)
-from .sklearn_compat import not_fitted_error, sklearn_hint, sklearn_tags
+from .sklearn_compat import not_fitted_error
 from .training import train
 from .validation import check_array
 
@@ -75,51 +77,6 @@ class _BaseMLP(Protocol):
         self.chunk_size = chunk_size
         self.diagnostics = diagnostics
         self.verbose = verbose
-
-    # ------------------------------------------------------------------ scikit-learn protocol
-
-    @classmethod
-    def _get_param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
-
-    def get_params(self, deep=True):
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params):
-        valid = self._get_param_names()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"Invalid parameter {key!r}{sklearn_hint(key)} for "
-                                 f"{type(self).__name__}; "
-                                 f"valid parameters are {valid}")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self):
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items()
-                   if not (isinstance(v, type(D.get(k))) and v == D.get(k))]
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def __sklearn_tags__(self):
-        return sklearn_tags(self, self._estimator_type)
-
-    def __getstate__(self):
-        """Pickle without the coefs_/intercepts_ views (pickle would copy them apart from
-        params_); __setstate__ re-creates them, so an unpickled model trains what it shows."""
-        state = self.__dict__.copy()
-        if "params_" in state:
-            self._sync_params()
-            state.pop("coefs_", None)
-            state.pop("intercepts_", None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if "params_" in state:
-            if not self.params_.flags.writeable:  # e.g. joblib's read-only memory maps
-                self.params_ = self.params_.copy()
-            self.coefs_, self.intercepts_ = coef_views(self.params_, self.layout_)
 
     # ------------------------------------------------------------------ settings and state
 

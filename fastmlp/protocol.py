@@ -1,11 +1,13 @@
 """The parts of scikit-learn's estimator protocol the estimators share beyond training:
-keyword checking with scikit-learn's names, the fitted attributes scikit-learn users read,
+parameters (get_params/set_params, keyword checking with scikit-learn's names), pickling,
+the fitted attributes scikit-learn users read,
 feature names, sample and class weights, log-probabilities and weighted scores.
 
 ``Protocol`` is a mixin of MLPClassifier/MLPRegressor (fastmlp/estimators.py); the functions
 below it are what their ``fit``, ``partial_fit``, ``predict_log_proba`` and ``score`` call.
 """
 
+import inspect
 import warnings
 
 import numpy as np
@@ -13,7 +15,10 @@ import numpy as np
 from . import fitted
 from .codes import ACTIVATIONS
 from .features import check_feature_names, feature_names
-from .sklearn_compat import data_conversion_warning, not_fitted_error, unknown_parameters
+from .layout import coef_views
+from .params import DEFAULTS as D
+from .sklearn_compat import (data_conversion_warning, not_fitted_error, sklearn_hint,
+                             sklearn_tags, unknown_parameters)
 from .training import validation_set
 from .weights import check_sample_weight, class_weight_per_class, combined_weights
 
@@ -21,7 +26,9 @@ IDENTITY = ACTIVATIONS["identity"]
 
 
 class Protocol:
-    """Mixin: constructor keyword check and the fitted attributes of scikit-learn's MLPs."""
+    """Mixin: scikit-learn's parameter protocol (get_params, set_params, repr, tags; a wrong
+    keyword names the class), pickling around the weight views, and the fitted attributes of
+    scikit-learn's MLPs."""
 
     def __new__(cls, *args, **kwargs):
         # before __init__, so a wrong keyword names this class (not a private base) and, for
@@ -31,6 +38,49 @@ class Protocol:
         if unknown:
             raise TypeError(unknown_parameters(cls.__name__, unknown, valid))
         return super().__new__(cls)
+
+    @classmethod
+    def _get_param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
+
+    def get_params(self, deep=True):
+        return {name: getattr(self, name) for name in self._get_param_names()}
+
+    def set_params(self, **params):
+        valid = self._get_param_names()
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"Invalid parameter {key!r}{sklearn_hint(key)} for "
+                                 f"{type(self).__name__}; "
+                                 f"valid parameters are {valid}")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self):
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items()
+                   if not (isinstance(v, type(D.get(k))) and v == D.get(k))]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_tags__(self):
+        return sklearn_tags(self, self._estimator_type)
+
+    def __getstate__(self):
+        """Pickle without the coefs_/intercepts_ views (pickle would copy them apart from
+        params_); __setstate__ re-creates them, so an unpickled model trains what it shows."""
+        state = self.__dict__.copy()
+        if "params_" in state:
+            self._sync_params()
+            state.pop("coefs_", None)
+            state.pop("intercepts_", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if "params_" in state:
+            if not self.params_.flags.writeable:  # e.g. joblib's read-only memory maps
+                self.params_ = self.params_.copy()
+            self.coefs_, self.intercepts_ = coef_views(self.params_, self.layout_)
 
     def _fitted_layout(self):
         if "layout_" not in self.__dict__:
