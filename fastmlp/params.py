@@ -21,7 +21,7 @@ from .init import INITIALISERS, default_init
 from .schedules import SCHEDULES
 from .validation import (DTYPES, check_choice, check_dtype, check_hidden_layer_sizes,
                          check_positive, check_seed)
-from .weights import check_class_weight_value
+from .weights import check_class_weight_value, parse_class_weight
 
 PENALTIES = ("l2", "l1", "elasticnet")
 
@@ -47,18 +47,6 @@ def parse_batch(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got "
                                          f"{text!r}") from None
-
-
-def parse_class_weight(text):
-    """'balanced' -> 'balanced'; '0:1,1:5' -> {0: 1.0, 1: 5.0} (integer labels)."""
-    if text == "balanced":
-        return text
-    try:
-        pairs = (item.split(":") for item in text.split(","))
-        return {int(label): float(weight) for label, weight in pairs}
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'balanced' or label:weight pairs like "
-                                         f"0:1,1:5, got {text!r}") from None
 
 
 # ------------------------------------------------------------------ checks

@@ -5,6 +5,7 @@ A sample's weight scales its loss and its gradient; a weight of 0 is exactly a s
 count(label)), scikit-learn's rule) multiplies each sample's weight by its label's.
 """
 
+import argparse
 import numbers
 
 import numpy as np
@@ -62,6 +63,18 @@ def check_class_weight_value(value):
             raise ValueError(f"class_weight={value!r} is not valid: the weight of class "
                              f"{label!r} is {weight!r}; expected a finite number >= 0")
     return value
+
+
+def parse_class_weight(text):
+    """'balanced' -> 'balanced'; '0:1,1:5' -> {0: 1.0, 1: 5.0} (integer labels)."""
+    if text == "balanced":
+        return text
+    try:
+        pairs = (item.split(":") for item in text.split(","))
+        return {int(label): float(weight) for label, weight in pairs}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'balanced' or label:weight pairs like "
+                                         f"0:1,1:5, got {text!r}") from None
 
 
 def class_weight_per_class(class_weight, classes, y):

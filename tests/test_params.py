@@ -1,6 +1,5 @@
 """fastmlp/params.py: one table of hyperparameters, resolved once per fit into frozen Settings."""
 
-import argparse
 import dataclasses
 import inspect
 import re
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 
 from fastmlp import MLPClassifier, MLPRegressor, estimators, training
-from fastmlp.params import DEFAULTS, PARAMS, Settings, parse_class_weight, resolve
+from fastmlp.params import DEFAULTS, PARAMS, Settings, resolve
 from helpers import X, Y, balanced_blobs, clf, clf64, reg
 
 
@@ -292,11 +291,3 @@ def test_help_documents_every_parameter_numpydoc_style(cls):
         assert f"\n{p.name} : " in doc, p.name
     assert "diagnostics_ : dict of lists" in doc
 
-
-def test_class_weight_on_the_command_line():
-    assert parse_class_weight("balanced") == "balanced"
-    assert parse_class_weight("0:1,3:2.5") == {0: 1.0, 3: 2.5}
-    for bad in ("balance", "0:1,x", "0=1", ""):
-        with pytest.raises(argparse.ArgumentTypeError, match="expected 'balanced' or "
-                                                             "label:weight pairs"):
-            parse_class_weight(bad)

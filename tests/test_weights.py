@@ -1,12 +1,14 @@
 """Sample and class weights (fastmlp/weights.py): checked before training or scoring; weighted
 scores; class_weight as a hyperparameter."""
 
+import argparse
+
 import numpy as np
 import pytest
 
 import fastmlp
 from fastmlp.weights import (check_class_weight_value, check_sample_weight,
-                             class_weight_per_class, combined_weights)
+                             class_weight_per_class, combined_weights, parse_class_weight)
 from helpers import X, Y, clf, reg
 
 BAD_WEIGHTS = [
@@ -78,6 +80,15 @@ def test_class_weight_values():
             check_class_weight_value(bad)
         with pytest.raises(ValueError, match=r"class_weight=.*is not valid"):
             clf(class_weight=bad).fit(X, Y)
+
+
+def test_class_weight_on_the_command_line():
+    assert parse_class_weight("balanced") == "balanced"
+    assert parse_class_weight("0:1,3:2.5") == {0: 1.0, 3: 2.5}
+    for bad in ("balance", "0:1,x", "0=1", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected 'balanced' or "
+                                                             "label:weight pairs"):
+            parse_class_weight(bad)
 
 
 def test_balanced_and_dict_class_weights():
