@@ -171,3 +171,15 @@ def test_integer_weights_are_repeated_rows_in_full_batch_gradient_descent():
     for est in (clf(batch_size="full", dtype="float64", epochs=20),
                 reg(batch_size="full", dtype="float64", epochs=20)):
         checks.check_sample_weight_equivalence_on_dense_data(type(est).__name__, est)
+
+
+def test_weights_follow_the_rows_a_validation_split_trains_on():
+    np.testing.assert_array_equal(
+        clf(validation_fraction=0.3).fit(X, Y, sample_weight=np.ones(30)).params_,
+        clf(validation_fraction=0.3).fit(X, Y).params_)
+    rows = np.sort(np.random.default_rng(0).permutation(30)[9:])  # the split's training rows
+    only_validation = np.ones(30)
+    only_validation[rows] = 0
+    with pytest.raises(ValueError, match=r"sample_weight \(of the rows left after "
+                                         r"validation_fraction\) is zero for every sample"):
+        clf(validation_fraction=0.3).fit(X, Y, sample_weight=only_validation)
