@@ -1,7 +1,7 @@
 """The parts of scikit-learn's estimator protocol the estimators share beyond training:
-parameters (get_params/set_params, keyword checking with scikit-learn's names), pickling,
-the fitted attributes scikit-learn users read,
-feature names, sample and class weights, log-probabilities and weighted scores.
+parameters (get_params/set_params, keyword checking with scikit-learn's names), pickling, the
+fitted attributes scikit-learn users read, feature names, sample and class weights,
+log-probabilities and weighted scores.
 
 ``Protocol`` is a mixin of MLPClassifier/MLPRegressor (fastmlp/estimators.py); the functions
 below it are what their ``fit``, ``partial_fit``, ``predict_log_proba`` and ``score`` call.
@@ -52,8 +52,7 @@ class Protocol:
         for key, value in params.items():
             if key not in valid:
                 raise ValueError(f"Invalid parameter {key!r}{sklearn_hint(key)} for "
-                                 f"{type(self).__name__}; "
-                                 f"valid parameters are {valid}")
+                                 f"{type(self).__name__}; valid parameters are {valid}")
             setattr(self, key, value)
         return self
 
