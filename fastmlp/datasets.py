@@ -29,7 +29,12 @@ MNIST_SHA256 = {
     "train-labels-idx1-ubyte.gz": "51fc562b6747b666fbf6e84ce29d43c3cb5f9c388c664d43b33f02095313405a",
 }
 
-BUNDLED_MNIST = Path(__file__).resolve().parent.parent / "data" / "mnist"
+# the bundled MNIST: inside the installed package (a wheel or `pip install .` ships data/ as
+# fastmlp/data/), or in the repository's data/ (a checkout, an editable install)
+_PACKAGE = Path(__file__).resolve().parent
+BUNDLED_MNIST = next((folder for folder in (_PACKAGE / "data" / "mnist",
+                                            _PACKAGE.parent / "data" / "mnist")
+                      if folder.is_dir()), _PACKAGE.parent / "data" / "mnist")
 FASHION_MNIST_DEFAULT = Path("/usr/share/datasets/fashion-mnist")
 
 
@@ -139,8 +144,9 @@ def load_idx_dataset(folder, verify=None, n_pixels_scale=255.0):
 def load_mnist(path=None):
     """MNIST as (X_train, y_train, X_test, y_test): X float32 (n, 784) in [0, 1], y int64.
 
-    Looked for in: ``path``; ``$FASTMLP_DATA/mnist`` and ``$FASTMLP_DATA``; the copy bundled in
-    the repository's data/mnist/ (checked against its SHA-256); ``~/.cache/fastmlp/mnist``.
+    Looked for in: ``path``; ``$FASTMLP_DATA/mnist`` and ``$FASTMLP_DATA``; the bundled copy
+    (the repository's data/mnist/, installed with the package: checked against its SHA-256);
+    ``~/.cache/fastmlp/mnist``.
     """
     tried = []
     for folder in _candidates(path, "mnist", BUNDLED_MNIST, env_itself=True):

@@ -5,6 +5,10 @@ class NotFittedError(ValueError, AttributeError):
     """A model was used (predict, score, save, ...) before fit/partial_fit/load."""
 
 
+class DataConversionWarning(UserWarning):
+    """fastmlp converted the data it was given (e.g. ravelled a column-vector y)."""
+
+
 class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss or weight; the model kept its last good weights."""
 

@@ -1,4 +1,6 @@
-"""MLPClassifier and MLPRegressor: the scikit-learn protocol over the training driver.
+"""MLPClassifier and MLPRegressor: fit, predict and files over the training driver (the rest of
+scikit-learn's protocol -- parameters, pickling, fitted attributes, weights, feature names --
+is the Protocol mixin of fastmlp/protocol.py).
 
 ``__init__`` only stores hyperparameters (defaults from the table in fastmlp/params.py).
 ``fit``/``partial_fit`` resolve them once into a frozen ``Settings``, check the data (targets:
@@ -19,16 +21,18 @@ import numpy as np
 
 from . import fitted, labels, persistence, sparse
 from .backends import get_backend
-from .errors import NotFittedError, OutputOverflow
-from .layout import activation_size, coef_views, layer_sizes
+from .errors import OutputOverflow
+from .layout import activation_size, layer_sizes
 from .params import DEFAULTS as D
 from .params import numpydoc_parameters, resolve
-from .sklearn_compat import sklearn_tags
-from .training import train, validation_set
+from .protocol import (Protocol, accuracy, column_y, fit_data, log_proba, names_of, r2,
+                       training_weights)
+from .sklearn_compat import not_fitted_error
+from .training import train
 from .validation import check_array
 
 
-class _BaseMLP:
+class _BaseMLP(Protocol):
     """Shared machinery; use MLPClassifier or MLPRegressor."""
 
     _default_output_activation = None
@@ -38,7 +42,8 @@ class _BaseMLP:
                  output_activation=D["output_activation"], loss=D["loss"], init=D["init"],
                  learning_rate=D["learning_rate"], lr_schedule=D["lr_schedule"],
                  lr_decay=D["lr_decay"], lr_step=D["lr_step"], epochs=D["epochs"],
-                 batch_size=D["batch_size"], shuffle=D["shuffle"], alpha=D["alpha"],
+                 batch_size=D["batch_size"], shuffle=D["shuffle"],
+                 class_weight=D["class_weight"], alpha=D["alpha"],
                  penalty=D["penalty"], l1_ratio=D["l1_ratio"], clip_value=D["clip_value"], clip_norm=D["clip_norm"],
                  solver=D["solver"], momentum=D["momentum"], nesterovs_momentum=D["nesterovs_momentum"],
                  beta_1=D["beta_1"], beta_2=D["beta_2"], epsilon=D["epsilon"], dtype=D["dtype"],
@@ -59,6 +64,7 @@ class _BaseMLP:
         self.epochs = epochs
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.class_weight = class_weight
         self.alpha = alpha
         self.penalty = penalty
         self.l1_ratio = l1_ratio
@@ -76,50 +82,6 @@ class _BaseMLP:
         self.diagnostics = diagnostics
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ scikit-learn protocol
-
-    @classmethod
-    def _get_param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
-
-    def get_params(self, deep=True):
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params):
-        valid = self._get_param_names()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"Invalid parameter {key!r} for {type(self).__name__}; "
-                                 f"valid parameters are {valid}")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self):
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items()
-                   if not (isinstance(v, type(D.get(k))) and v == D.get(k))]
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def __sklearn_tags__(self):
-        return sklearn_tags(self, self._estimator_type)
-
-    def __getstate__(self):
-        """Pickle without the coefs_/intercepts_ views (pickle would copy them apart from
-        params_); __setstate__ re-creates them, so an unpickled model trains what it shows."""
-        state = self.__dict__.copy()
-        if "params_" in state:
-            self._sync_params()
-            state.pop("coefs_", None)
-            state.pop("intercepts_", None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if "params_" in state:
-            if not self.params_.flags.writeable:  # e.g. joblib's read-only memory maps
-                self.params_ = self.params_.copy()
-            self.coefs_, self.intercepts_ = coef_views(self.params_, self.layout_)
-
     # ------------------------------------------------------------------ settings and state
 
     def _resolve(self):
@@ -128,7 +90,7 @@ class _BaseMLP:
 
     def _check_fitted(self):
         if not hasattr(self, "params_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit or "
+            raise not_fitted_error(f"This {type(self).__name__} is not fitted yet; call fit or "
                                  f"partial_fit first (or fastmlp.load a saved model)")
 
     def _sync_params(self):
@@ -139,6 +101,7 @@ class _BaseMLP:
 
     def _prepare_xy(self, X, y, settings, reset, classes=None):
         """(X, Y, y): X checked, Y the float targets the kernels train on, y as given."""
+        names_of(self, X, reset)
         X = check_array(X, settings.dtype)
         labels.require_y(type(self).__name__, y)
         Y, y = self._targets(y, X.shape[0], settings.dtype, reset, classes)
@@ -147,8 +110,11 @@ class _BaseMLP:
     def _check_validation_targets(self, y_val, dtype, n_targets):
         """Hook: refuse validation targets the subclass could not score."""
 
-    def fit(self, X, y, validation_data=None, epoch_callback=None):
+    def fit(self, X, y, sample_weight=None, validation_data=None, epoch_callback=None):
         """Train from a fresh initialisation for ``epochs`` epochs; returns self.
+
+        sample_weight: optional (n_samples,) weights >= 0 scaling each sample's loss and
+        gradient (0 skips a sample); multiplied by ``class_weight`` for a classifier.
 
         validation_data: optional (X_val, y_val), scored after every epoch into
         ``validation_scores_`` (overrides validation_fraction).
@@ -165,26 +131,27 @@ class _BaseMLP:
         settings = self._resolve()  # bad hyperparameters fail before any fitted state changes
         state = dict(self.__dict__)
         try:
-            X, Y, y = self._prepare_xy(X, y, settings, reset=True)
-            X, Y, validation, rows = validation_set(X, Y, y, validation_data, settings,
-                                                   self._check_validation_targets)
+            X, Y, weights, validation, rows = fit_data(self, X, y, sample_weight,
+                                                       validation_data, settings)
         except BaseException:  # bad data: a fitted model stays exactly as it was
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
         fitted.initialise(self, X.shape[1], Y.shape[1], settings)
-        return train(self, X, Y, settings.epochs, settings, validation, epoch_callback, rows)
+        return train(self, X, Y, settings.epochs, settings, validation, epoch_callback, rows,
+                     sample_weight=weights)
 
-    def _partial_fit(self, X, y, classes=None):
+    def _partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights."""
         settings = self._resolve()
         first = not hasattr(self, "params_")
-        X, Y, _ = self._prepare_xy(X, y, settings, reset=first, classes=classes)
+        X, Y, y = self._prepare_xy(X, y, settings, reset=first, classes=classes)
+        weights = training_weights(self, sample_weight, y, Y, settings)
         if first:
             fitted.initialise(self, X.shape[1], Y.shape[1], settings)
         else:
             fitted.check_continuation(self, settings, X.shape[1])
-        return train(self, X, Y, 1, settings, stacklevel=4)
+        return train(self, X, Y, 1, settings, stacklevel=4, sample_weight=weights)
 
     # ------------------------------------------------------------------ prediction
 
@@ -195,15 +162,19 @@ class _BaseMLP:
                              f"the fitted network {layer_sizes(self.layout_)}; refit")
         return codes
 
-    def _predict_raw(self, X):
-        """The network's outputs for every row of X, shape (n, n_out)."""
+    def _predict_raw(self, X, output=None):
+        """The network's outputs for every row of X, shape (n, n_out); ``output``: another
+        output activation's code (identity: the outputs before softmax)."""
         self._sync_params()
+        names_of(self, X, reset=False)
         X = check_array(X, self.params_.dtype, n_features=self.n_features_in_,
                         owner=type(self).__name__)
         out = np.empty((X.shape[0], layer_sizes(self.layout_)[-1]), dtype=self.params_.dtype)
         # per call: predict is thread-safe
         acts = np.empty(activation_size(self.layout_), dtype=self.params_.dtype)
         activations = self._activation_codes()
+        if output is not None:
+            activations = np.append(activations[:-1], np.int64(output))
         sparse.predict(get_backend(self.backend), out, X, self.params_, acts, self.layout_,
                        activations)
         if not np.isfinite(out).all():
@@ -251,12 +222,12 @@ class MLPClassifier(_BaseMLP):
     _estimator_type = "classifier"
 
     def _targets(self, y, n, dtype, reset, classes):
-        y = labels.check_labels(y, n)
+        y = labels.check_labels(column_y(y, type(self).__name__), n)
         if reset:
             self.classes_ = labels.classes_of(y, classes)
         return labels.one_hot(y, self.classes_, dtype), y
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights (initialising them on the
         first call, which needs ``classes``: every label the model will ever see)."""
         first = not hasattr(self, "params_")
@@ -267,7 +238,7 @@ class MLPClassifier(_BaseMLP):
                 labels.check_classes(classes), self.classes_):
             raise ValueError(f"classes={np.asarray(classes).tolist()} differs from classes_ "
                              f"{self.classes_.tolist()} of the previous calls")
-        return self._partial_fit(X, y, classes)
+        return self._partial_fit(X, y, classes, sample_weight)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n, n_classes). For a non-softmax output the outputs are
@@ -279,18 +250,18 @@ class MLPClassifier(_BaseMLP):
             out = np.where(s > 0, out / np.where(s > 0, s, 1), 1.0 / out.shape[1])
         return out
 
+    def predict_log_proba(self, X):
+        """log(predict_proba(X)), finite where a softmax probability underflows to 0."""
+        return log_proba(self, X, self.predict_proba(X))
+
     def predict(self, X):
         """The most probable class label for every row of X."""
         raw = self._predict_raw(X)  # first: raises NotFittedError on an unfitted model
         return self.classes_[np.argmax(raw, axis=1)]
 
-    def score(self, X, y):
-        """Mean accuracy on (X, y)."""
-        pred, y = self.predict(X), np.asarray(y)
-        if y.shape != pred.shape:
-            raise ValueError(f"y must be 1-D with one label per row of X ({pred.shape[0]}), got "
-                             f"shape {y.shape}")
-        return float(np.mean(pred == y))
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on (X, y), weighted by sample_weight if given."""
+        return accuracy(self.predict(X), y, sample_weight)
 
 
 class MLPRegressor(_BaseMLP):
@@ -315,26 +286,19 @@ class MLPRegressor(_BaseMLP):
     def _check_validation_targets(self, y_val, dtype, n_targets):
         labels.validation_targets(y_val, dtype, n_targets)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights."""
-        return self._partial_fit(X, y)
+        return self._partial_fit(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
-        out = self._predict_raw(X)
+        """The predicted targets (float64), shape (n,) for a 1-D y at fit, else (n, n_targets)."""
+        out = self._predict_raw(X).astype(np.float64)
         return out.ravel() if getattr(self, "_y_ndim", 2) == 1 else out
 
-    def score(self, X, y):
-        """Coefficient of determination R^2 (averaged uniformly over targets)."""
-        pred = np.asarray(self.predict(X), dtype=np.float64)
-        y = np.asarray(y, dtype=np.float64)
-        if y.shape[:1] != pred.shape[:1] or y.size != pred.size:
-            raise ValueError(f"y has shape {y.shape}, but the predictions for X have shape "
-                             f"{pred.shape}")
-        y, pred = y.reshape(len(y), -1), pred.reshape(len(y), -1)
-        ss_res = ((y - pred) ** 2).sum(axis=0)
-        ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
-        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
-        return float(r2.mean())
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2 (weighted by sample_weight if given; averaged
+        uniformly over targets)."""
+        return r2(self.predict(X), y, sample_weight)
 
 
 _ATTRIBUTES = """
@@ -370,7 +334,7 @@ def load(path):
         hyperparameters = json.loads(str(data["hyperparameters"]))
         if not isinstance(hyperparameters, dict):
             raise ValueError(f"{path!r} is corrupt: hyperparameters are not a JSON object")
-        model = ESTIMATORS[kind](**hyperparameters)
+        model = ESTIMATORS[kind](**fitted.hyperparameters_from_file(hyperparameters))
         model.hidden_layer_sizes = tuple(model.hidden_layer_sizes)
         return fitted.from_arrays(model, data, path, model._resolve())
     except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:

@@ -7,7 +7,8 @@ layout.py), ``params_`` (the flat weight buffer), ``coefs_``/``intercepts_`` (vi
 ``accuracy_curve_``, ``validation_scores_``, ``diagnostics_`` (per-epoch lists, filled with
 ``diagnostics=True``); the optimizer's state ``velocity_``, ``sq_avg_`` and ``adam_steps_``
 (see ``optimizer_state``); ``classes_`` (classifier) or ``_y_ndim``
-(regressor); private: ``_settings`` (the Settings of the last fit/partial_fit) and ``_rng``
+(regressor); ``feature_names_in_`` (fitted on a data frame, see features.py); private:
+``_settings`` (the Settings of the last fit/partial_fit) and ``_rng``
 (the shuffling generator). A new fitted attribute is added here: ``initialise`` and, if it
 must survive ``save``/``load``, ``to_arrays`` and ``from_arrays``.
 """
@@ -143,8 +144,19 @@ def file_hyperparameters(model, current):
     if not isinstance(values.get("random_state"), (int, type(None))):
         values["random_state"] = None  # a Generator is not data; the weights are what matter
     values["hidden_layer_sizes"] = list(layer_sizes(model.layout_)[1:-1])
+    if isinstance(values.get("class_weight"), dict):  # JSON object keys would become str
+        values["class_weight"] = [[k.item() if isinstance(k, np.generic) else k, float(v)]
+                                  for k, v in values["class_weight"].items()]
     if not (isinstance(values["dtype"], str) and values["dtype"] == model.params_.dtype.name):
         values["dtype"] = model.params_.dtype.name
+    return values
+
+
+def hyperparameters_from_file(values):
+    """The estimator's keyword arguments from a file's hyperparameters (a dict class_weight
+    is saved as [label, weight] pairs: JSON would turn int labels into str keys)."""
+    if isinstance(values.get("class_weight"), list):
+        values = dict(values, class_weight={k: v for k, v in values["class_weight"]})
     return values
 
 
@@ -173,6 +185,8 @@ def to_arrays(model, hyperparameters):
         arrays["classes"] = classes
     if hasattr(model, "_y_ndim"):
         arrays["y_ndim"] = np.array(model._y_ndim)
+    if getattr(model, "feature_names_in_", None) is not None:
+        arrays["feature_names_in"] = np.asarray(model.feature_names_in_, dtype=str)
     return arrays
 
 
@@ -240,4 +254,10 @@ def from_arrays(model, data, path, settings):
         if data["y_ndim"].ndim != 0 or int(data["y_ndim"]) not in (1, 2):
             raise ValueError(f"{path!r} is corrupt: y_ndim must be 1 or 2")
         model._y_ndim = int(data["y_ndim"])
+    if "feature_names_in" in data:
+        names = data["feature_names_in"]
+        if names.ndim != 1 or names.dtype.kind != "U" or len(names) != model.n_features_in_:
+            raise ValueError(f"{path!r} is corrupt: feature_names_in must be one string per "
+                             f"input feature")
+        model.feature_names_in_ = names.astype(object)
     return model

@@ -3,6 +3,7 @@ targets for the regressor, turned into the float matrix Y that the kernels train
 
 import numpy as np
 
+from .features import numeric_values
 from .validation import check_array
 
 
@@ -67,6 +68,10 @@ def check_classes(classes):
         unique = np.unique(arr)
     except TypeError:
         raise mixed_labels("classes", arr) from None
+    if len(unique) != len(arr):
+        values, counts = np.unique(arr, return_counts=True)
+        raise ValueError(f"classes={arr.tolist()!r} repeats label(s) "
+                         f"{values[counts > 1].tolist()!r}; pass each label once")
     if len(unique) < 2:
         raise ValueError(f"classes={np.asarray(classes).tolist()!r} has {len(unique)} "
                          f"label(s); pass every label the model will see (at least 2), "
@@ -104,7 +109,7 @@ def one_hot(y, classes, dtype):
 
 def regression_targets(y, n, dtype):
     """(Y, y_arr): y as a finite (n, n_targets) matrix of ``dtype``, and as given."""
-    y_arr = np.asarray(y)
+    y_arr = numeric_values(y, "y")  # object arrays of numbers, nullable pandas dtypes
     if y_arr.dtype.kind not in "biuf":
         raise ValueError(f"y must be numeric for a regressor, got dtype {y_arr.dtype}")
     if y_arr.ndim not in (1, 2):

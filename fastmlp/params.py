@@ -21,6 +21,7 @@ from .init import INITIALISERS, default_init
 from .schedules import SCHEDULES
 from .validation import (DTYPES, check_choice, check_dtype, check_hidden_layer_sizes,
                          check_positive, check_seed)
+from .weights import check_class_weight_value, parse_class_weight
 
 PENALTIES = ("l2", "l1", "elasticnet")
 
@@ -224,6 +225,10 @@ PARAMS = (
     Param("shuffle", True, _unchecked, "visit the samples in a new random order every epoch "
           "(default; --no-shuffle: in the given order)", "--shuffle",
           argparse.BooleanOptionalAction),
+    Param("class_weight", None, lambda value, done: check_class_weight_value(value),
+          "weight of each class's samples in the loss: 'balanced' (n_samples / (n_classes * "
+          "count)) or label:weight pairs like 0:1,1:5 (default: 1 for all; classifier only)",
+          "--class-weight", parse_class_weight),
     Param("alpha", 0.0, _number("alpha", allow_zero=True),
           "strength of the weight penalty chosen by penalty (default 0: none)", "--alpha",
           float),
@@ -307,6 +312,7 @@ class Settings:
     epochs: int
     batch_size: object
     shuffle: object
+    class_weight: object
     alpha: object
     penalty: str
     l1_ratio: object
@@ -371,6 +377,7 @@ def resolve(values, output_activation, loss):
 
 _DOC_TYPES = dict(hidden_layer_sizes="tuple of int", learning_rate="float", lr_decay="float",
                   lr_step="float", epochs="int", batch_size="int or 'full'", shuffle="bool",
+                  class_weight="dict, 'balanced' or None",
                   alpha="float", l1_ratio="float", clip_value="float", clip_norm="float",
                   momentum="float", nesterovs_momentum="bool", beta_1="float",
                   beta_2="float", epsilon="float",

@@ -3,6 +3,7 @@ format version. What the arrays mean -- the fitted-array schema -- belongs to th
 (``fastmlp.estimators``: ``save``/``load``); this module knows files, not models."""
 
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -74,6 +75,39 @@ def write(path, arrays):
     return path
 
 
+# deflate cannot expand data by more than ~1032:1; a member claiming more is forged
+_MAX_DEFLATE_RATIO = 1032
+
+
+def _check_member_sizes(path):
+    """Refuse an archive whose .npy members' headers claim more data than the members hold
+    (a forged header would make np.load allocate its claim, e.g. terabytes, before reading):
+    every member's header shape times item size must be exactly the bytes after the header,
+    and the member's own size must be possible for its compressed size."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            stored = info.compress_type == zipfile.ZIP_STORED
+            if (stored and info.file_size != info.compress_size) or (
+                    info.file_size > _MAX_DEFLATE_RATIO * info.compress_size + 1024):
+                raise ValueError(f"member {info.filename!r} claims {info.file_size} bytes "
+                                 f"from {info.compress_size} in the archive: inconsistent")
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
+                               np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(member)
+                header = member.tell()
+            if dtype.hasobject:
+                continue  # refused by np.load(allow_pickle=False) before it reads any data
+            claimed = math.prod(shape) * dtype.itemsize
+            if header + claimed != info.file_size:
+                raise ValueError(f"member {info.filename!r} declares shape {shape} of "
+                                 f"{dtype} ({claimed} bytes) but holds "
+                                 f"{info.file_size - header} bytes of data: inconsistent")
+
+
 def read(path):
     """(path, arrays) from a file ``write`` wrote, checked to be an intact .npz of this format
     version that holds ``params``. Raises FileNotFoundError for a missing file and ValueError
@@ -91,6 +125,7 @@ def read(path):
         raise ValueError(f"{path!r} is not a readable fastmlp model file (not a .npz archive; "
                          f"model files are the .npz archives save() writes)")
     try:
+        _check_member_sizes(path)  # before np.load allocates what a header claims
         f = np.load(path, allow_pickle=False)
         if not isinstance(f, np.lib.npyio.NpzFile):  # a .npy file gives a plain array
             raise ValueError(f"a single {type(f).__name__}, not a .npz archive")

@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from . import sparse
+from .features import numeric_values
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -32,10 +33,7 @@ def check_array(X, dtype, name="X", n_features=None, owner="the model"):
     if hasattr(X, "toarray") and not isinstance(X, np.ndarray):
         raise ValueError(f"{name}: sparse input other than scipy.sparse is not supported; pass "
                          f"a scipy.sparse matrix or a dense array (e.g. {name}.toarray())")
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name} must be a 2-D numeric array: {exc}") from None
+    arr = numeric_values(X, name)  # frames with nullable dtypes, object arrays of numbers
     # Where scikit-learn has a standard wording for an error, the message contains it too, so
     # code (and scikit-learn's check_estimator) matching on it works with fastmlp.
     if arr.dtype.kind == "c":

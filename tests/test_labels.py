@@ -15,7 +15,6 @@ def test_len_X_differs_from_len_y(n_y, no_kernel_calls):
 
 
 @pytest.mark.parametrize("y, match", [
-    (Y.reshape(-1, 1), r"y must be 1-D \(n_samples,\), got shape \(30, 1\); use y\.ravel\(\)"),
     (np.stack([Y, Y], axis=1), r"y must be 1-D \(n_samples,\), got 2-D with shape \(30, 2\)"),
     (Y + 0.5, r"y has non-integer .*float values: a classifier needs class labels; use "
               r"MLPRegressor"),

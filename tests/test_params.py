@@ -290,3 +290,4 @@ def test_help_documents_every_parameter_numpydoc_style(cls):
     for p in PARAMS:
         assert f"\n{p.name} : " in doc, p.name
     assert "diagnostics_ : dict of lists" in doc
+

@@ -468,3 +468,27 @@ def test_load_of_a_non_model_file_answers_in_fastmlps_words(tmp_path, content):
     assert "not a" in message and "fastmlp model file" in message
     assert "allow_pickle" not in message and "pickle.load" not in message
     assert "unsafely" not in message
+
+
+def test_a_member_header_claiming_more_data_than_the_file_holds_is_refused(tmp_path,
+                                                                           monkeypatch):
+    """A forged .npy header (10**12 elements) must not make load allocate terabytes: the
+    file is refused as inconsistent before np.load reads any member."""
+    path = small().fit(*blobs6()).save(tmp_path / "m.npz")
+    forged = tmp_path / "forged.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(forged, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "params.npy":
+                arr = np.load(io.BytesIO(data))
+                header = io.BytesIO()
+                np.lib.format.write_array_header_1_0(header, {
+                    "descr": np.lib.format.dtype_to_descr(arr.dtype), "fortran_order": False,
+                    "shape": (10**12,)})
+                data = header.getvalue() + data[len(data) - arr.nbytes:]
+            out.writestr(info.filename, data)
+    monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("np.load was reached"))
+    with pytest.raises(ValueError, match=r"member 'params.npy' declares shape "
+                                         r"\(1000000000000,\) of float32 \(4000000000000 "
+                                         r"bytes\) but holds \d+ bytes of data: inconsistent"):
+        fastmlp.load(forged)

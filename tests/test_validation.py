@@ -22,7 +22,8 @@ BAD_X = [
      r"X contains NaN or infinity \(first at row 1, column 1\)"),
     (np.full((30, 4), 1e300), r"X has a value too large for dtype float32 \(first at row 0, "
                               r"column 0: 1e\+300\)"),
-    (np.ones((30, 4), dtype=object), r"X must be numeric \(bool, int or float\), got dtype object"),
+    (np.full((30, 4), "1.0", dtype=object),
+     r"X must be numeric \(bool, int or float\), got dtype object holding strings"),
     (np.full((30, 4), "1.0"), r"X must be numeric .*got dtype <U3"),
     ([["a", "b", "c", "d"]] * 30, r"X must be numeric .*got dtype <U1"),
     (np.ones((30, 4), dtype=complex), r"Complex data not supported: X must be numeric .*got dtype complex128"),
