@@ -6,10 +6,12 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 
 import numpy as np
 
 from . import __version__, backends, datasets, persistence, plotting
+from .errors import ConvergenceWarning
 from .backends import NAMES as BACKEND_NAMES
 from .estimators import MLPClassifier
 from .params import PARAMS
@@ -87,8 +89,9 @@ def _contradiction(args, given):
          "--penalty has no effect with --alpha 0 (the default): set the penalty's strength"),
         ("--l1-ratio", getattr(args, "alpha", 1) == 0,
          "--l1-ratio has no effect with --alpha 0 (the default): set the penalty's strength"),
-        ("--tol", getattr(args, "n_iter_no_change", 1) is None,
-         "--tol has no effect without --n-iter-no-change (early stopping)"),
+        ("--tol", getattr(args, "n_iter_no_change", 1) is None and
+         getattr(args, "epochs", "auto") != "auto",
+         "--tol has no effect without --n-iter-no-change (early stopping) or --epochs auto"),
         ("--gif", getattr(args, "no_plots", False),
          "--gif and --no-plots contradict each other: the GIF is a plot"),
         ("--out", getattr(args, "no_plots", False),
@@ -215,7 +218,7 @@ def train(args):
         X_train, y_train = X_train[:args.train_samples], y_train[:args.train_samples]
     hyperparameters = {p.name: getattr(args, p.dest) for p in CLI_PARAMS}
     hyperparameters["diagnostics"] = bool(args.diagnostics or args.plot)
-    model = MLPClassifier(**hyperparameters, verbose=not args.quiet)
+    model = MLPClassifier(**hyperparameters, verbose=False if args.quiet else "bar")
     sizes = (X_train.shape[1],) + tuple(args.hidden) + (len(np.unique(y_train)),)
     n_val = int(round(args.validation_fraction * len(X_train)))
     split = (f"{len(X_train) - n_val} train / {n_val} validation" if n_val else
@@ -255,7 +258,9 @@ def train(args):
               "(once; later runs load them from the cache)", file=sys.stderr)
     tic = time.perf_counter()
     try:
-        model.fit(X_train, y_train, epoch_callback=report)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            model.fit(X_train, y_train, epoch_callback=report)
     except (ValueError, FloatingPointError) as exc:  # FloatingPointError: DivergenceError
         print(f"fastmlp: {exc}", file=sys.stderr)
         return 2
@@ -270,6 +275,13 @@ def train(args):
         print(msg, file=sys.stderr)
         return 130
     total = time.perf_counter() - tic
+    health = []
+    for w in caught:  # ConvergenceWarning: printed, and in --json's "warnings"
+        if issubclass(w.category, ConvergenceWarning):
+            health.append(str(w.message))
+            print(f"fastmlp: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if first_run:
         backends.mark_compiled(args.backend, args.dtype, per_sample)
     train_seconds = sum(h["seconds"] for h in history)
@@ -284,7 +296,7 @@ def train(args):
         train_seconds=train_seconds,
         samples_per_second=n_fit * len(history) / train_seconds,
         final_loss=history[-1]["loss"], history=history,
-        config=config,
+        config=config, warnings=health,
     )
     if model.diagnostics_:
         result["diagnostics"] = model.diagnostics_

@@ -7,7 +7,8 @@ buffer and everything else ending in ``_``) and hand over to the training driver
 (fastmlp/training.py). ``save`` and ``load`` write and read that state through the file schema
 of fitted.py and the atomic, pickle-free files of fastmlp/persistence.py.
 
-Subclasses differ only through hooks: ``_default_output_activation``/``_default_loss``,
+Subclasses differ only through hooks: ``_default_output_activation``/``_default_loss``/
+``_default_alpha``,
 ``_targets`` (y -> the float matrix Y) and ``_check_validation_targets``.
 """
 
@@ -22,7 +23,7 @@ from .backends import get_backend
 from .errors import NotFittedError, OutputOverflow
 from .layout import activation_size, coef_views, layer_sizes
 from .params import DEFAULTS as D
-from .params import numpydoc_parameters, resolve
+from .params import REGRESSOR_ALPHA, numpydoc_parameters, resolve
 from .sklearn_compat import sklearn_tags
 from .training import train, validation_set
 from .validation import check_array
@@ -33,6 +34,7 @@ class _BaseMLP:
 
     _default_output_activation = None
     _default_loss = None
+    _default_alpha = 0.0
 
     def __init__(self, hidden_layer_sizes=D["hidden_layer_sizes"], activation=D["activation"], *,
                  output_activation=D["output_activation"], loss=D["loss"], init=D["init"],
@@ -120,7 +122,8 @@ class _BaseMLP:
 
     def _resolve(self):
         """The hyperparameters as they are now, validated: a frozen Settings."""
-        return resolve(self.get_params(), self._default_output_activation, self._default_loss)
+        return resolve(self.get_params(), self._default_output_activation, self._default_loss,
+                       self._default_alpha)
 
     def _check_fitted(self):
         if not hasattr(self, "params_"):
@@ -169,7 +172,8 @@ class _BaseMLP:
             self.__dict__.update(state)
             raise
         fitted.initialise(self, X.shape[1], Y.shape[1], settings)
-        return train(self, X, Y, settings.epochs, settings, validation, epoch_callback, rows)
+        return train(self, X, Y, settings.n_epochs(X.shape[0]), settings, validation,
+                     epoch_callback, rows)
 
     def _partial_fit(self, X, y, classes=None):
         """One epoch over (X, y), continuing from the current weights."""
@@ -180,7 +184,7 @@ class _BaseMLP:
             fitted.initialise(self, X.shape[1], Y.shape[1], settings)
         else:
             fitted.check_continuation(self, settings, X.shape[1])
-        return train(self, X, Y, 1, settings, stacklevel=4)
+        return train(self, X, Y, 1, settings, stacklevel=4, check_health=False)
 
     # ------------------------------------------------------------------ prediction
 
@@ -291,20 +295,30 @@ class MLPClassifier(_BaseMLP):
 class MLPRegressor(_BaseMLP):
     """A multi-layer perceptron regressor: identity output, squared error, SGD.
 
-    y may be 1-D (one target) or 2-D (n_samples, n_targets).
+    y may be 1-D (one target) or 2-D (n_samples, n_targets). With the identity output (the
+    default) the network learns standardised targets: ``fit`` (and the first ``partial_fit``)
+    keeps each target's mean and standard deviation, the training loss (``loss_curve_``,
+    ``data_loss``) is measured on the standardised targets, and ``predict`` undoes the scaling
+    (returning float64), so raw targets of any scale train at the default learning rate.
     """
 
     _default_output_activation = "identity"
     _default_loss = "squared_error"
+    _default_alpha = REGRESSOR_ALPHA
     _estimator_type = "regressor"
 
     def _targets(self, y, n, dtype, reset, classes):
         Y, y = labels.regression_targets(y, n, dtype)
         if reset:
             self._y_ndim = y.ndim
+            self._y_mean, self._y_scale = (labels.target_statistics(y) if
+                                           self.output_activation in (None, "identity")
+                                           else (None, None))
         elif Y.shape[1] != layer_sizes(self.layout_)[-1]:
             raise ValueError(f"y has {Y.shape[1]} targets, but the model was fitted with "
                              f"{layer_sizes(self.layout_)[-1]}")
+        if getattr(self, "_y_mean", None) is not None:
+            Y = labels.standardise_targets(y, self._y_mean, self._y_scale, dtype)
         return Y, y
 
     def _check_validation_targets(self, y_val, dtype, n_targets):
@@ -315,7 +329,10 @@ class MLPRegressor(_BaseMLP):
         return self._partial_fit(X, y)
 
     def predict(self, X):
+        """The predicted targets for every row of X (in y's units)."""
         out = self._predict_raw(X)
+        if getattr(self, "_y_mean", None) is not None:
+            out = out.astype(np.float64) * self._y_scale + self._y_mean
         return out.ravel() if getattr(self, "_y_ndim", 2) == 1 else out
 
     def score(self, X, y):

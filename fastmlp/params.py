@@ -24,6 +24,21 @@ from .validation import (DTYPES, check_choice, check_dtype, check_hidden_layer_s
 
 PENALTIES = ("l2", "l1", "elasticnet")
 
+# epochs="auto" (the default): enough passes for about SAMPLE_BUDGET per-sample steps (the
+# reference workload's 3 epochs over MNIST's 60,000 rows), at least MIN_AUTO_EPOCHS and at most
+# MAX_AUTO_EPOCHS, stopping earlier once the training loss has not improved by tol for
+# AUTO_PATIENCE epochs (scikit-learn's tol/n_iter_no_change on the training loss)
+SAMPLE_BUDGET = 180_000
+MIN_AUTO_EPOCHS = 3
+MAX_AUTO_EPOCHS = 200
+AUTO_PATIENCE = 10
+REGRESSOR_ALPHA = 0.03  # MLPRegressor's default alpha (alpha=None)
+
+
+def auto_epochs(n):
+    """The epochs ``epochs='auto'`` trains a training set of n rows for, at most."""
+    return int(min(MAX_AUTO_EPOCHS, max(MIN_AUTO_EPOCHS, -(-SAMPLE_BUDGET // max(int(n), 1)))))
+
 
 # ------------------------------------------------------------------ command-line value types
 
@@ -36,6 +51,16 @@ def parse_hidden(text):
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers like 200,200 (or "
                                          f"'none' for no hidden layer), got {text!r}") from None
+
+
+def parse_epochs(text):
+    if text == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got "
+                                         f"{text!r}") from None
 
 
 def parse_batch(text):
@@ -67,6 +92,12 @@ def _number(name, integer=False, allow_zero=False):
     return check
 
 
+def _alpha(value, done):
+    value = done["_alpha"] if value is None else value
+    check_positive("alpha", value, allow_zero=True)
+    return value
+
+
 def _output_activation(value, done):
     return check_choice("output_activation", value or done["_output_activation"],
                         OUTPUT_ACTIVATIONS)
@@ -94,6 +125,15 @@ def _batch_size(value, done):
             raise ValueError(f"batch_size={value!r} is not valid; expected an integer > 0 or "
                              f"'full'")
     return value
+
+
+def _epochs(value, done):
+    if isinstance(value, str) and value == "auto":
+        return value
+    if (isinstance(value, (str, bool, np.bool_)) or not isinstance(value, numbers.Integral)
+            or value < 1):
+        raise ValueError(f"epochs={value!r} is not valid; expected an integer > 0 or 'auto'")
+    return int(value)
 
 
 def _dtype(value, done):
@@ -142,6 +182,14 @@ def _validation_fraction(value, done):
 def _optional_count(name):
     check = _number(name, integer=True)
     return lambda value, done: None if value is None else check(value, done)
+
+
+def _verbose(value, done):
+    if not ((isinstance(value, str) and value == "bar") or
+            (isinstance(value, (numbers.Integral, np.bool_)) and value >= 0)):
+        raise ValueError(f"verbose={value!r} is not valid; expected True/False, an integer "
+                         f">= 0 or 'bar'")
+    return value
 
 
 def _unchecked(value, done):
@@ -204,16 +252,22 @@ PARAMS = (
           float),
     Param("lr_step", 1, _number("lr_step"), "epochs per step of the step schedule (default 1)",
           "--lr-step", float),
-    Param("epochs", 3, _number("epochs", integer=True),
-          "passes over the training set (default 3)", "--epochs", int),
+    Param("epochs", "auto", _epochs,
+          f"passes over the training set, or 'auto' (the default): enough for about "
+          f"{SAMPLE_BUDGET:,} samples (3 epochs of MNIST), between {MIN_AUTO_EPOCHS} and "
+          f"{MAX_AUTO_EPOCHS} epochs, stopping once the training loss has not improved by tol "
+          f"for {AUTO_PATIENCE} epochs (the command line's default is 3)", "--epochs",
+          parse_epochs, cli_default=3),
     Param("batch_size", 1, _batch_size, "an integer or 'full' (default 1)", "--batch-size",
           parse_batch),
     Param("shuffle", True, _unchecked, "visit the samples in a new random order every epoch "
           "(default; --no-shuffle: in the given order)", "--shuffle",
           argparse.BooleanOptionalAction),
-    Param("alpha", 0.0, _number("alpha", allow_zero=True),
-          "strength of the weight penalty chosen by penalty (default 0: none)", "--alpha",
-          float),
+    Param("alpha", None, _alpha,
+          "strength of the weight penalty chosen by penalty (default: 0, none, for the "
+          f"classifier; {REGRESSOR_ALPHA} for the regressor, whose squared error would "
+          "otherwise fit the noise of small data sets within a few epochs)", "--alpha",
+          float, cli_default=0.0),
     Param("penalty", "l2", _choice("penalty", PENALTIES),
           "l2 (alpha/2 * sum W**2), l1 (alpha * sum |W|) or elasticnet (both, mixed by "
           "l1_ratio); biases are never penalised (default l2)", "--penalty", choices=PENALTIES),
@@ -240,7 +294,8 @@ PARAMS = (
           "early stopping: stop after K epochs without improvement", "--n-iter-no-change", int,
           metavar="K"),
     Param("tol", 1e-4, _number("tol", allow_zero=True),
-          "smallest improvement that resets early stopping's patience (default 1e-4)", "--tol",
+          "smallest improvement that resets early stopping's patience, also epochs='auto''s "
+          "(default 1e-4)", "--tol",
           float),
     Param("chunk_size", 4096, _number("chunk_size", integer=True),
           "samples per compiled call: schedules, progress and Ctrl-C act between chunks "
@@ -249,8 +304,9 @@ PARAMS = (
           "record per-epoch gradient norms, weight norms, update-to-weight ratios and inactive "
           "hidden units per layer in diagnostics_ (default off: no cost)", "--diagnostics",
           argparse.BooleanOptionalAction),
-    Param("verbose", False, _unchecked, "progress bar per epoch (the command line's --quiet "
-          "turns it off)"),
+    Param("verbose", False, _verbose, "print a progress bar and a line per epoch (loss, training "
+          "accuracy, validation score, seconds) to stderr; 'bar': only the bar (the command "
+          "line, which prints its own lines; --quiet turns both off)"),
 )
 
 BY_NAME = {p.name: p for p in PARAMS}
@@ -273,7 +329,7 @@ class Settings:
     lr_schedule: str
     lr_decay: object
     lr_step: object
-    epochs: int
+    epochs: object  # an int, or "auto" (see n_epochs)
     batch_size: object
     shuffle: object
     alpha: object
@@ -292,6 +348,18 @@ class Settings:
     verbose: object
     activation_codes: np.ndarray  # one int64 code per layer: the hidden ones, then the output
     loss_code: int
+
+    def n_epochs(self, n):
+        """The epochs a fit over n training rows runs at most (``epochs`` or its 'auto')."""
+        return auto_epochs(n) if self.epochs == "auto" else self.epochs
+
+    @property
+    def patience(self):
+        """Epochs without improvement by tol that stop a fit: n_iter_no_change, or with
+        epochs='auto' AUTO_PATIENCE (on the training loss without validation); None: never."""
+        if self.n_iter_no_change is None and self.epochs == "auto":
+            return AUTO_PATIENCE
+        return self.n_iter_no_change
 
     def batch(self, n):
         """Samples per gradient step for a training set of n samples."""
@@ -315,11 +383,11 @@ class Settings:
                 and self.loss_code == other.loss_code)
 
 
-def resolve(values, output_activation, loss):
+def resolve(values, output_activation, loss, alpha=0.0):
     """Validate ``values`` (a dict of every hyperparameter, e.g. ``get_params()``) in table
-    order; return the frozen Settings. ``output_activation`` and ``loss`` are the estimator's
-    defaults for the hyperparameters of those names left at None."""
-    done = {"_output_activation": output_activation, "_loss": loss}
+    order; return the frozen Settings. ``output_activation``, ``loss`` and ``alpha`` are the
+    estimator's defaults for the hyperparameters of those names left at None."""
+    done = {"_output_activation": output_activation, "_loss": loss, "_alpha": alpha}
     for p in PARAMS:
         done[p.name] = p.check(values[p.name], done)
     hidden = done["hidden_layer_sizes"]
@@ -332,11 +400,12 @@ def resolve(values, output_activation, loss):
 # ------------------------------------------------------------------ documentation
 
 _DOC_TYPES = dict(hidden_layer_sizes="tuple of int", learning_rate="float", lr_decay="float",
-                  lr_step="float", epochs="int", batch_size="int or 'full'", shuffle="bool",
-                  alpha="float", l1_ratio="float", clip_value="float", clip_norm="float",
+                  lr_step="float", epochs="int or 'auto'", batch_size="int or 'full'",
+                  shuffle="bool", alpha="float or None", l1_ratio="float", clip_value="float",
+                  clip_norm="float",
                   dtype="'float32' or 'float64'", random_state="int, Generator or None",
                   validation_fraction="float", n_iter_no_change="int or None", tol="float",
-                  chunk_size="int", diagnostics="bool", verbose="bool")
+                  chunk_size="int", diagnostics="bool", verbose="bool or 'bar'")
 
 
 def numpydoc_parameters():
