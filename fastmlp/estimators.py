@@ -8,7 +8,7 @@ buffer and everything else ending in ``_``) and hand over to the training driver
 of fitted.py and the atomic, pickle-free files of fastmlp/persistence.py.
 
 Subclasses differ only through hooks: ``_default_output_activation``/``_default_loss``/
-``_default_alpha``,
+``_default_alpha``/``_default_clip_value``,
 ``_targets`` (y -> the float matrix Y) and ``_check_validation_targets``.
 """
 
@@ -23,7 +23,8 @@ from .backends import get_backend
 from .errors import NotFittedError, OutputOverflow
 from .layout import activation_size, coef_views, layer_sizes
 from .params import DEFAULTS as D
-from .params import REGRESSOR_ALPHA, numpydoc_parameters, resolve
+from .paramdoc import estimator_docstring
+from .params import REGRESSOR_ALPHA, REGRESSOR_CLIP_VALUE, resolve
 from .sklearn_compat import sklearn_tags
 from .training import train, validation_set
 from .validation import check_array
@@ -35,6 +36,7 @@ class _BaseMLP:
     _default_output_activation = None
     _default_loss = None
     _default_alpha = 0.0
+    _default_clip_value = 0.0
 
     def __init__(self, hidden_layer_sizes=D["hidden_layer_sizes"], activation=D["activation"], *,
                  output_activation=D["output_activation"], loss=D["loss"], init=D["init"],
@@ -123,7 +125,7 @@ class _BaseMLP:
     def _resolve(self):
         """The hyperparameters as they are now, validated: a frozen Settings."""
         return resolve(self.get_params(), self._default_output_activation, self._default_loss,
-                       self._default_alpha)
+                       self._default_alpha, self._default_clip_value)
 
     def _check_fitted(self):
         if not hasattr(self, "params_"):
@@ -305,6 +307,7 @@ class MLPRegressor(_BaseMLP):
     _default_output_activation = "identity"
     _default_loss = "squared_error"
     _default_alpha = REGRESSOR_ALPHA
+    _default_clip_value = REGRESSOR_CLIP_VALUE
     _estimator_type = "regressor"
 
     def _targets(self, y, n, dtype, reset, classes):
@@ -349,22 +352,8 @@ class MLPRegressor(_BaseMLP):
         return float(r2.mean())
 
 
-_ATTRIBUTES = """
-Attributes
-----------
-coefs_, intercepts_ : lists of arrays
-    Weights ``(fan_in, fan_out)`` and biases per layer: views into ``params_``.
-loss_curve_, accuracy_curve_, validation_scores_ : lists of float
-    Per epoch: training loss (penalty included), training accuracy, validation score.
-diagnostics_ : dict of lists
-    With ``diagnostics=True``: per epoch and per layer ``grad_norm``, ``weight_norm``,
-    ``update_ratio`` and ``inactive`` (see fastmlp/diagnostics.py); empty otherwise.
-n_iter_, t_ : int
-    Epochs and samples trained.
-"""
 for _cls in (MLPClassifier, MLPRegressor):
-    _cls.__doc__ = (f"{inspect.cleandoc(_cls.__doc__)}\n\n{numpydoc_parameters()}\n"
-                    f"{_ATTRIBUTES}")
+    _cls.__doc__ = estimator_docstring(_cls.__doc__)
 
 ESTIMATORS = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
 

@@ -15,6 +15,7 @@ import numbers
 
 import numpy as np
 
+from .argtypes import parse_batch, parse_epochs, parse_hidden
 from .backends import NAMES as BACKEND_NAMES
 from .codes import ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS
 from .init import INITIALISERS, default_init
@@ -32,45 +33,17 @@ SAMPLE_BUDGET = 180_000
 MIN_AUTO_EPOCHS = 3
 MAX_AUTO_EPOCHS = 200
 AUTO_PATIENCE = 10
-REGRESSOR_ALPHA = 0.03  # MLPRegressor's default alpha (alpha=None)
+# MLPRegressor's defaults of alpha and clip_value (None): a small penalty, as squared error
+# fits the noise of small data sets within a few epochs, and every gradient entry clipped to
+# [-1, 1], so raw (unscaled) inputs do not make per-sample SGD diverge (a ReLU network's
+# squared-error gradient grows with the inputs); the classifier's are 0 (the reference workload)
+REGRESSOR_ALPHA = 0.03
+REGRESSOR_CLIP_VALUE = 1.0
 
 
 def auto_epochs(n):
     """The epochs ``epochs='auto'`` trains a training set of n rows for, at most."""
     return int(min(MAX_AUTO_EPOCHS, max(MIN_AUTO_EPOCHS, -(-SAMPLE_BUDGET // max(int(n), 1)))))
-
-
-# ------------------------------------------------------------------ command-line value types
-
-def parse_hidden(text):
-    """'200,200' -> (200, 200); 'none' -> () (an empty string is refused: likely a mistake)."""
-    if text.strip().lower() == "none":
-        return ()
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 200,200 (or "
-                                         f"'none' for no hidden layer), got {text!r}") from None
-
-
-def parse_epochs(text):
-    if text == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'auto', got "
-                                         f"{text!r}") from None
-
-
-def parse_batch(text):
-    if text == "full":
-        return "full"
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got "
-                                         f"{text!r}") from None
 
 
 # ------------------------------------------------------------------ checks
@@ -92,10 +65,13 @@ def _number(name, integer=False, allow_zero=False):
     return check
 
 
-def _alpha(value, done):
-    value = done["_alpha"] if value is None else value
-    check_positive("alpha", value, allow_zero=True)
-    return value
+def _estimator_default(name):
+    # None: the estimator's default (resolve's arguments), checked like a number >= 0
+    def check(value, done):
+        value = done["_" + name] if value is None else value
+        check_positive(name, value, allow_zero=True)
+        return value
+    return check
 
 
 def _output_activation(value, done):
@@ -263,7 +239,7 @@ PARAMS = (
     Param("shuffle", True, _unchecked, "visit the samples in a new random order every epoch "
           "(default; --no-shuffle: in the given order)", "--shuffle",
           argparse.BooleanOptionalAction),
-    Param("alpha", None, _alpha,
+    Param("alpha", None, _estimator_default("alpha"),
           "strength of the weight penalty chosen by penalty (default: 0, none, for the "
           f"classifier; {REGRESSOR_ALPHA} for the regressor, whose squared error would "
           "otherwise fit the noise of small data sets within a few epochs)", "--alpha",
@@ -274,8 +250,10 @@ PARAMS = (
     Param("l1_ratio", 0.15, _l1_ratio,
           "elasticnet's share of L1: l1 = alpha * l1_ratio, l2 = alpha * (1 - l1_ratio) "
           "(default 0.15, as scikit-learn's SGDClassifier)", "--l1-ratio", float),
-    Param("clip_value", 0.0, _number("clip_value", allow_zero=True),
-          "clip every gradient entry to [-C, C] (default 0: off)", "--clip-value", float),
+    Param("clip_value", None, _estimator_default("clip_value"),
+          f"clip every gradient entry to [-C, C] (default: 0, off, for the classifier; "
+          f"{REGRESSOR_CLIP_VALUE} for the regressor, whose squared error on raw inputs could "
+          f"otherwise diverge)", "--clip-value", float, cli_default=0.0),
     Param("clip_norm", 0.0, _number("clip_norm", allow_zero=True),
           "rescale each gradient (before the learning rate) to L2 norm at most C (default 0: "
           "off)", "--clip-norm", float),
@@ -383,11 +361,13 @@ class Settings:
                 and self.loss_code == other.loss_code)
 
 
-def resolve(values, output_activation, loss, alpha=0.0):
+def resolve(values, output_activation, loss, alpha=0.0, clip_value=0.0):
     """Validate ``values`` (a dict of every hyperparameter, e.g. ``get_params()``) in table
-    order; return the frozen Settings. ``output_activation``, ``loss`` and ``alpha`` are the
-    estimator's defaults for the hyperparameters of those names left at None."""
-    done = {"_output_activation": output_activation, "_loss": loss, "_alpha": alpha}
+    order; return the frozen Settings. ``output_activation``, ``loss``, ``alpha`` and
+    ``clip_value`` are the estimator's defaults for the hyperparameters of those names left at
+    None."""
+    done = {"_output_activation": output_activation, "_loss": loss, "_alpha": alpha,
+            "_clip_value": clip_value}
     for p in PARAMS:
         done[p.name] = p.check(values[p.name], done)
     hidden = done["hidden_layer_sizes"]
@@ -395,35 +375,3 @@ def resolve(values, output_activation, loss, alpha=0.0):
     return Settings(**{p.name: done[p.name] for p in PARAMS},
                     activation_codes=np.array([ACTIVATIONS[a] for a in acts], np.int64),
                     loss_code=LOSSES[done["loss"]])
-
-
-# ------------------------------------------------------------------ documentation
-
-_DOC_TYPES = dict(hidden_layer_sizes="tuple of int", learning_rate="float", lr_decay="float",
-                  lr_step="float", epochs="int or 'auto'", batch_size="int or 'full'",
-                  shuffle="bool", alpha="float or None", l1_ratio="float", clip_value="float",
-                  clip_norm="float",
-                  dtype="'float32' or 'float64'", random_state="int, Generator or None",
-                  validation_fraction="float", n_iter_no_change="int or None", tol="float",
-                  chunk_size="int", diagnostics="bool", verbose="bool or 'bar'")
-
-
-def numpydoc_parameters():
-    """The numpydoc ``Parameters`` section of the estimators, written from the table (so
-    ``help(MLPClassifier)`` and IDEs show every hyperparameter, and it cannot drift)."""
-    lines = ["Parameters", "----------"]
-    for p in PARAMS:
-        kind = _DOC_TYPES.get(p.name) or (
-            "{" + ", ".join(repr(c) for c in p.choices) + "}" if p.choices else "str")
-        lines.append(f"{p.name} : {kind}, default={p.default!r}")
-        text = p.help[0].upper() + p.help[1:]
-        if p.cli:
-            text += f". Command line: ``{p.cli}``."
-        words, line = text.split(), "    "
-        for word in words:
-            if len(line) + len(word) > 88:
-                lines.append(line.rstrip())
-                line = "    "
-            line += word + " "
-        lines.append(line.rstrip())
-    return "\n".join(lines)

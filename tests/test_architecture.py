@@ -34,9 +34,9 @@ MODULES = _modules()
 LAYERS = [
     ("fastmlp.errors", "fastmlp.codes", "fastmlp.layout", "fastmlp.validation",
      "fastmlp.schedules", "fastmlp.progress", "fastmlp.init", "fastmlp.datasets",
-     "fastmlp.sklearn_compat", "fastmlp.persistence", "fastmlp.labels", "fastmlp.backends"),
+     "fastmlp.sklearn_compat", "fastmlp.persistence", "fastmlp.argtypes", "fastmlp.labels", "fastmlp.backends"),
     ("fastmlp.reference",) + tuple(m for m in MODULES if m.startswith("fastmlp.kernels")),
-    ("fastmlp.params", "fastmlp.fitted", "fastmlp.diagnostics", "fastmlp.health",
+    ("fastmlp.params", "fastmlp.paramdoc", "fastmlp.fitted", "fastmlp.diagnostics", "fastmlp.health",
      "fastmlp.training"),
     ("fastmlp.estimators",),
     ("fastmlp.gradcheck", "fastmlp.xor"),
