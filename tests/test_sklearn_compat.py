@@ -21,7 +21,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from fastmlp import MLPClassifier, MLPRegressor  # noqa: E402
 
-# Checks fastmlp fails on purpose, and why (error messages otherwise carry scikit-learn's
+# check_estimator runs the estimators with their DEFAULT arguments (epochs='auto'; the regressor
+# standardises its targets and clips gradient entries to [-1, 1], so the checks' unscaled data
+# trains). Checks fastmlp fails on purpose, and why (error messages otherwise carry scikit-learn's
 # standard wording, so its message checks pass).
 EXPECTED_FAILED = {
     "check_estimators_unfitted": "fastmlp raises its own fastmlp.NotFittedError (a ValueError "
@@ -41,16 +43,7 @@ def _expected_failed(estimator):
     return names
 
 
-def _small(cls):
-    # small and quick; clip_norm keeps SGD finite on scikit-learn's unscaled regression targets.
-    # The regressor runs in float64: check_regressor_multioutput wants float64 predictions, and
-    # fastmlp predicts in the model's dtype (float32 by default).
-    extra = dict(dtype="float64", epochs=20) if cls is MLPRegressor else {}
-    return cls(**dict(dict(hidden_layer_sizes=(8,), epochs=5, learning_rate=0.01, clip_norm=1.0,
-                           random_state=0), **extra))
-
-
-@parametrize_with_checks([_small(MLPClassifier), _small(MLPRegressor)],
+@parametrize_with_checks([MLPClassifier(), MLPRegressor()],
                          expected_failed_checks=_expected_failed, xfail_strict=True)
 def test_sklearn_check_estimator(estimator, check):
     # xfail_strict: a documented failure that starts passing fails the suite, so the list above
