@@ -74,7 +74,8 @@ def collapsed(params, layout, X, Y, activations, classifier):
         if activations[l] == RELU and not np.any(out > 0):
             return (f"every unit of hidden layer {l + 1} (ReLU) outputs 0 on every training "
                     f"row: the units are dead, the network's output no longer depends on its "
-                    f"input, and no gradient can revive them; lower learning_rate and refit")
+                    f"input, and no gradient can revive them; lower learning_rate (or scale X "
+                    f"to about unit variance) and refit")
     if classifier and len(rows) >= MIN_ROWS and Y.shape[1] >= 2:
         target = np.argmax(Y[rows], axis=1)
         share = np.bincount(target, minlength=Y.shape[1]).max() / len(rows)
