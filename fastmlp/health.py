@@ -11,7 +11,9 @@ model is not what the user most likely wanted, without changing it:
   long time, and a fit of that size is not called unfinished). More epochs (or
   ``epochs='auto'``, the default) would help.
 - **collapsed**: a classifier whose accuracy on the training rows is hardly better than always
-  answering the most frequent class (share s): at most ``s + CHANCE_MARGIN * (1 - s)``, or a network with a hidden ReLU
+  answering the most frequent class (share s): at most ``s + CHANCE_MARGIN * (1 - s)``; a
+  regressor whose R^2 on the training rows is at most ``CHANCE_MARGIN`` (hardly better than
+  predicting the mean, e.g. on raw inputs of a scale the default learning rate cannot handle); or a network with a hidden ReLU
   layer whose every unit outputs 0 on every training row (dead units pass no gradient back and
   never recover; the output no longer depends on the input). Usually a learning rate far too
   high.
@@ -85,7 +87,24 @@ def collapsed(params, layout, X, Y, activations, classifier):
                 return (f"the training accuracy is {accuracy:.3f}, about chance level (always "
                         f"answering the most frequent class scores {share:.3f}): training "
                         f"collapsed; lower learning_rate (or scale X) and refit")
+    if not classifier and len(rows) >= MIN_ROWS:
+        r2 = _r2(Y[rows], outs[-1])
+        if r2 is not None and r2 <= CHANCE_MARGIN:
+            return (f"the training R^2 is {r2:.3f}: the network predicts the training targets "
+                    f"hardly better than their mean: training collapsed (or y does not depend on "
+                    f"X); scale X to about unit variance (or lower learning_rate) and refit")
     return None
+
+
+def _r2(Y, out):
+    """R^2 of out for the targets Y, averaged over the targets that vary (None: none do)."""
+    Y = np.asarray(Y, np.float64)
+    ss_tot = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
+    varies = ss_tot > 0
+    if not varies.any() or not np.isfinite(out).all():
+        return None
+    ss_res = ((Y - out) ** 2).sum(axis=0)
+    return float(np.mean(1 - ss_res[varies] / ss_tot[varies]))
 
 
 def check(model, X, Y, settings, ran_out, curve, samples):

@@ -148,8 +148,22 @@ def test_warns_when_training_accuracy_is_at_chance():
     reason = fastmlp.health.collapsed(m.params_, m.layout_, X, Y, m._settings.activation_codes,
                                       True)
     assert reason is not None and "chance level" in reason
-    assert fastmlp.health.collapsed(m.params_, m.layout_, X, Y,
-                                    m._settings.activation_codes, False) is None
+    # as a regressor's outputs, the same network is judged by its R^2 instead
+    other = fastmlp.health.collapsed(m.params_, m.layout_, X, Y, m._settings.activation_codes,
+                                     False)
+    assert "chance level" not in other and "training R^2" in other
+
+
+def test_warns_when_a_regressor_learns_nothing_from_raw_inputs():
+    # inputs in the thousands: the default learning rate kills or saturates the units and the
+    # network predicts the mean (scaled inputs train, and do not warn)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 2000, (300, 4))
+    y = np.sin(X[:, 0] / 300) + X[:, 1] / 1000 + 0.05 * rng.normal(size=300)
+    found = _fit_warnings(MLPRegressor(hidden_layer_sizes=(32,), random_state=0), X, y)
+    assert any("training R^2" in f and "scale X" in f for f in found), found
+    assert _fit_warnings(MLPRegressor(hidden_layer_sizes=(32,), random_state=0),
+                         _standardised(X), y) == []
 
 
 def test_warns_when_the_loss_explodes():
