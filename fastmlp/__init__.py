@@ -8,12 +8,12 @@ attributes of the package without an import of their own; each loads on first us
 import importlib
 import pkgutil
 
-from .errors import DataConversionWarning, DivergenceError, NotFittedError
+from .errors import ConvergenceWarning, DataConversionWarning, DivergenceError, NotFittedError
 from .estimators import MLPClassifier, MLPRegressor, load
 from .gradcheck import check_gradients
 
 __version__ = "0.1.0"
-__all__ = ["MLPClassifier", "MLPRegressor", "load", "DivergenceError", "NotFittedError",
+__all__ = ["MLPClassifier", "MLPRegressor", "load", "ConvergenceWarning", "DivergenceError", "NotFittedError",
            "DataConversionWarning", "check_gradients"]
 
 

@@ -6,10 +6,13 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 
 import numpy as np
 
 from . import __version__, backends, datasets, persistence, plotting
+from .errors import ConvergenceWarning
+from .argtypes import parse_positive_int
 from .backends import NAMES as BACKEND_NAMES
 from .estimators import MLPClassifier
 from .params import PARAMS
@@ -19,16 +22,6 @@ from .xor import make_xor, train_xor, xor_settings
 
 # the hyperparameters `fastmlp train` exposes: every one of the table except verbose (--quiet)
 CLI_PARAMS = tuple(p for p in PARAMS if p.cli is not None)
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _can_create_a_file_in(folder):
@@ -96,8 +89,9 @@ def _contradiction(args, given):
         *((flag, getattr(args, "solver", "") == "sgd" and getattr(args, "momentum", 1) == 0,
            f"{flag} has no effect with --momentum 0 (the default): set the momentum")
           for flag in ("--nesterov", "--no-nesterov")),
-        ("--tol", getattr(args, "n_iter_no_change", 1) is None,
-         "--tol has no effect without --n-iter-no-change (early stopping)"),
+        ("--tol", getattr(args, "n_iter_no_change", 1) is None and
+         getattr(args, "epochs", "auto") != "auto",
+         "--tol has no effect without --n-iter-no-change (early stopping) or --epochs auto"),
         ("--gif", getattr(args, "no_plots", False),
          "--gif and --no-plots contradict each other: the GIF is a plot"),
         ("--out", getattr(args, "no_plots", False),
@@ -145,7 +139,7 @@ def build_parser():
     t.add_argument("--data", metavar="DIR", help="folder with the four IDX files (default: "
                    "the data set's usual places, see the README)")
     _add_hyperparameters(t)
-    t.add_argument("--train-samples", type=_positive_int, default=None, metavar="N",
+    t.add_argument("--train-samples", type=parse_positive_int, default=None, metavar="N",
                    help="use only the first N training samples")
     t.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
     t.add_argument("--quiet", action="store_true",
@@ -163,10 +157,10 @@ def build_parser():
     x.add_argument("--out", metavar="DIR", default="xor-out",
                    help="folder for xor_boundary.png, xor_loss.png, xor_accuracy.png, "
                         "xor_diagnostics.png (default xor-out)")
-    x.add_argument("--hidden", type=_positive_int, metavar="H",
+    x.add_argument("--hidden", type=parse_positive_int, metavar="H",
                    help=f"hidden units (default {XOR_DEFAULTS['hidden']}; the write-up uses 3, "
                         f"10 and 50)")
-    x.add_argument("--epochs", type=_positive_int, metavar="N",
+    x.add_argument("--epochs", type=parse_positive_int, metavar="N",
                    help=f"full-batch epochs (default {XOR_DEFAULTS['epochs']})")
     x.add_argument("--lr", type=float, help=f"learning rate (default "
                    f"{XOR_DEFAULTS['learning_rate']})")
@@ -224,7 +218,7 @@ def train(args):
         X_train, y_train = X_train[:args.train_samples], y_train[:args.train_samples]
     hyperparameters = {p.name: getattr(args, p.dest) for p in CLI_PARAMS}
     hyperparameters["diagnostics"] = bool(args.diagnostics or args.plot)
-    model = MLPClassifier(**hyperparameters, verbose=not args.quiet)
+    model = MLPClassifier(**hyperparameters, verbose=False if args.quiet else "bar")
     sizes = (X_train.shape[1],) + tuple(args.hidden) + (len(np.unique(y_train)),)
     n_val = int(round(args.validation_fraction * len(X_train)))
     split = (f"{len(X_train) - n_val} train / {n_val} validation" if n_val else
@@ -267,7 +261,9 @@ def train(args):
               "(once; later runs load them from the cache)", file=sys.stderr)
     tic = time.perf_counter()
     try:
-        model.fit(X_train, y_train, epoch_callback=report)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            model.fit(X_train, y_train, epoch_callback=report)
     except (ValueError, FloatingPointError) as exc:  # FloatingPointError: DivergenceError
         print(f"fastmlp: {exc}", file=sys.stderr)
         return 2
@@ -282,6 +278,13 @@ def train(args):
         print(msg, file=sys.stderr)
         return 130
     total = time.perf_counter() - tic
+    health = []
+    for w in caught:  # ConvergenceWarning: printed, and in --json's "warnings"
+        if issubclass(w.category, ConvergenceWarning):
+            health.append(str(w.message))
+            print(f"fastmlp: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if first_run:
         backends.mark_compiled(args.backend, args.dtype, per_sample)
     train_seconds = sum(h["seconds"] for h in history)
@@ -296,7 +299,7 @@ def train(args):
         train_seconds=train_seconds,
         samples_per_second=n_fit * len(history) / train_seconds,
         final_loss=history[-1]["loss"], history=history,
-        config=config,
+        config=config, warnings=health,
     )
     if model.diagnostics_:
         result["diagnostics"] = model.diagnostics_

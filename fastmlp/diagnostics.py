@@ -67,6 +67,19 @@ def _derivative_share(out, act):
     return np.ones_like(out)
 
 
+def batch_forward(params, layout, X, activations):
+    """Every layer's outputs (n, fan_out) for the rows of X, in float64, layer 0 first."""
+    params = np.asarray(params, np.float64)
+    outs, inp = [], np.asarray(X, np.float64)
+    for l in range(layout.shape[0]):
+        W, b = layer_views(params, layout, l)
+        out = inp @ W + b
+        _forward(out, activations[l])
+        outs.append(out)
+        inp = out
+    return outs
+
+
 def batch_gradients(params, layout, X, Y, activations, loss):
     """([dW per layer], [hidden outputs per hidden layer]): the gradient of the mean data loss
     over the rows of X (float64), and every hidden layer's outputs (n, fan_out)."""
@@ -75,13 +88,7 @@ def batch_gradients(params, layout, X, Y, activations, loss):
     X = X.astype(np.float64) if sparse.is_sparse(X) else np.asarray(X, np.float64)
     Y = np.asarray(Y, np.float64)
     L = layout.shape[0]
-    outs, inp = [], X
-    for l in range(L):
-        W, b = layer_views(params, layout, l)
-        out = inp @ W + b
-        _forward(out, activations[l])
-        outs.append(out)
-        inp = out
+    outs = batch_forward(params, layout, X, activations)
     d = outs[-1] - Y
     if loss != CROSS_ENTROPY:
         _backward(d, outs[-1], activations[-1])

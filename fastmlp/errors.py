@@ -21,3 +21,8 @@ class DivergenceError(FloatingPointError):
 class OutputOverflow(ValueError):
     """The network's outputs overflowed: a ValueError for the user (predict), and for the
     training loop, on validation rows, a sign that the weights diverged."""
+
+
+class ConvergenceWarning(UserWarning):
+    """A fit ended unhealthy: the loss still falling clearly, training collapsed (accuracy at
+    chance, or a whole hidden ReLU layer dead), or the loss exploding (see fastmlp/health.py)."""

@@ -9,12 +9,12 @@ buffer and everything else ending in ``_``) and hand over to the training driver
 (fastmlp/training.py). ``save`` and ``load`` write and read that state through the file schema
 of fitted.py and the atomic, pickle-free files of fastmlp/persistence.py.
 
-Subclasses differ only through hooks: ``_default_output_activation``/``_default_loss``,
+Subclasses differ only through hooks: ``_default_output_activation``/``_default_loss``/
+``_default_alpha``/``_default_clip_value``,
 ``_targets`` (y -> the float matrix Y) and ``_check_validation_targets``.
 """
 
 import copy
-import inspect
 import json
 
 import numpy as np
@@ -24,7 +24,8 @@ from .backends import get_backend
 from .errors import OutputOverflow
 from .layout import activation_size, layer_sizes
 from .params import DEFAULTS as D
-from .params import numpydoc_parameters, resolve
+from .paramdoc import estimator_docstring
+from .params import REGRESSOR_ALPHA, REGRESSOR_CLIP_VALUE, resolve
 from .protocol import (Protocol, accuracy, column_y, fit_data, log_proba, names_of, r2,
                        training_weights)
 from .sklearn_compat import not_fitted_error
@@ -37,6 +38,8 @@ class _BaseMLP(Protocol):
 
     _default_output_activation = None
     _default_loss = None
+    _default_alpha = 0.0
+    _default_clip_value = 0.0
 
     def __init__(self, hidden_layer_sizes=D["hidden_layer_sizes"], activation=D["activation"], *,
                  output_activation=D["output_activation"], loss=D["loss"], init=D["init"],
@@ -86,7 +89,8 @@ class _BaseMLP(Protocol):
 
     def _resolve(self):
         """The hyperparameters as they are now, validated: a frozen Settings."""
-        return resolve(self.get_params(), self._default_output_activation, self._default_loss)
+        return resolve(self.get_params(), self._default_output_activation, self._default_loss,
+                       self._default_alpha, self._default_clip_value)
 
     def _check_fitted(self):
         if not hasattr(self, "params_"):
@@ -138,8 +142,8 @@ class _BaseMLP(Protocol):
             self.__dict__.update(state)
             raise
         fitted.initialise(self, X.shape[1], Y.shape[1], settings)
-        return train(self, X, Y, settings.epochs, settings, validation, epoch_callback, rows,
-                     sample_weight=weights)
+        return train(self, X, Y, settings.n_epochs(X.shape[0]), settings, validation,
+                     epoch_callback, rows, sample_weight=weights)
 
     def _partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights."""
@@ -151,7 +155,8 @@ class _BaseMLP(Protocol):
             fitted.initialise(self, X.shape[1], Y.shape[1], settings)
         else:
             fitted.check_continuation(self, settings, X.shape[1])
-        return train(self, X, Y, 1, settings, stacklevel=4, sample_weight=weights)
+        return train(self, X, Y, 1, settings, stacklevel=4, check_health=False,
+                     sample_weight=weights)
 
     # ------------------------------------------------------------------ prediction
 
@@ -267,20 +272,31 @@ class MLPClassifier(_BaseMLP):
 class MLPRegressor(_BaseMLP):
     """A multi-layer perceptron regressor: identity output, squared error, SGD.
 
-    y may be 1-D (one target) or 2-D (n_samples, n_targets).
+    y may be 1-D (one target) or 2-D (n_samples, n_targets). With the identity output (the
+    default) the network learns standardised targets: ``fit`` (and the first ``partial_fit``)
+    keeps each target's mean and standard deviation, the training loss (``loss_curve_``,
+    ``data_loss``) is measured on the standardised targets, and ``predict`` undoes the scaling
+    (returning float64), so raw targets of any scale train at the default learning rate.
     """
 
     _default_output_activation = "identity"
     _default_loss = "squared_error"
+    _default_alpha = REGRESSOR_ALPHA
+    _default_clip_value = REGRESSOR_CLIP_VALUE
     _estimator_type = "regressor"
 
     def _targets(self, y, n, dtype, reset, classes):
         Y, y = labels.regression_targets(y, n, dtype)
         if reset:
             self._y_ndim = y.ndim
+            self._y_mean, self._y_scale = (labels.target_statistics(y) if
+                                           self.output_activation in (None, "identity")
+                                           else (None, None))
         elif Y.shape[1] != layer_sizes(self.layout_)[-1]:
             raise ValueError(f"y has {Y.shape[1]} targets, but the model was fitted with "
                              f"{layer_sizes(self.layout_)[-1]}")
+        if getattr(self, "_y_mean", None) is not None:
+            Y = labels.standardise_targets(y, self._y_mean, self._y_scale, dtype)
         return Y, y
 
     def _check_validation_targets(self, y_val, dtype, n_targets):
@@ -291,8 +307,11 @@ class MLPRegressor(_BaseMLP):
         return self._partial_fit(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
-        """The predicted targets (float64), shape (n,) for a 1-D y at fit, else (n, n_targets)."""
+        """The predicted targets (float64, in y's units), shape (n,) for a 1-D y at fit, else
+        (n, n_targets)."""
         out = self._predict_raw(X).astype(np.float64)
+        if getattr(self, "_y_mean", None) is not None:
+            out = out * self._y_scale + self._y_mean
         return out.ravel() if getattr(self, "_y_ndim", 2) == 1 else out
 
     def score(self, X, y, sample_weight=None):
@@ -301,22 +320,8 @@ class MLPRegressor(_BaseMLP):
         return r2(self.predict(X), y, sample_weight)
 
 
-_ATTRIBUTES = """
-Attributes
-----------
-coefs_, intercepts_ : lists of arrays
-    Weights ``(fan_in, fan_out)`` and biases per layer: views into ``params_``.
-loss_curve_, accuracy_curve_, validation_scores_ : lists of float
-    Per epoch: training loss (penalty included), training accuracy, validation score.
-diagnostics_ : dict of lists
-    With ``diagnostics=True``: per epoch and per layer ``grad_norm``, ``weight_norm``,
-    ``update_ratio`` and ``inactive`` (see fastmlp/diagnostics.py); empty otherwise.
-n_iter_, t_ : int
-    Epochs and samples trained.
-"""
 for _cls in (MLPClassifier, MLPRegressor):
-    _cls.__doc__ = (f"{inspect.cleandoc(_cls.__doc__)}\n\n{numpydoc_parameters()}\n"
-                    f"{_ATTRIBUTES}")
+    _cls.__doc__ = estimator_docstring(_cls.__doc__)
 
 ESTIMATORS = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}
 

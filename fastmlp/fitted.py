@@ -6,9 +6,10 @@ layout.py), ``params_`` (the flat weight buffer), ``coefs_``/``intercepts_`` (vi
 ``n_features_in_``, ``n_iter_`` (epochs trained), ``t_`` (samples trained), ``loss_curve_``,
 ``accuracy_curve_``, ``validation_scores_``, ``diagnostics_`` (per-epoch lists, filled with
 ``diagnostics=True``); the optimizer's state ``velocity_``, ``sq_avg_`` and ``adam_steps_``
-(see ``optimizer_state``); ``classes_`` (classifier) or ``_y_ndim``
-(regressor); ``feature_names_in_`` (fitted on a data frame, see features.py); private:
-``_settings`` (the Settings of the last fit/partial_fit) and ``_rng``
+(see ``optimizer_state``); ``classes_`` (classifier) or ``_y_ndim`` and ``_y_mean``/``_y_scale``
+(regressor: the target standardisation, None for raw targets); ``feature_names_in_`` (fitted on
+a data frame, see features.py); private: ``_settings`` (the Settings of the last
+fit/partial_fit) and ``_rng``
 (the shuffling generator). A new fitted attribute is added here: ``initialise`` and, if it
 must survive ``save``/``load``, ``to_arrays`` and ``from_arrays``.
 """
@@ -187,6 +188,8 @@ def to_arrays(model, hyperparameters):
         arrays["y_ndim"] = np.array(model._y_ndim)
     if getattr(model, "feature_names_in_", None) is not None:
         arrays["feature_names_in"] = np.asarray(model.feature_names_in_, dtype=str)
+    if getattr(model, "_y_mean", None) is not None:
+        arrays["y_mean"], arrays["y_scale"] = model._y_mean, model._y_scale
     return arrays
 
 
@@ -260,4 +263,24 @@ def from_arrays(model, data, path, settings):
             raise ValueError(f"{path!r} is corrupt: feature_names_in must be one string per "
                              f"input feature")
         model.feature_names_in_ = names.astype(object)
+    _targets_scaling_from(model, data, path, layer_sizes(layout)[-1])
     return model
+
+
+def _targets_scaling_from(model, data, path, n_out):
+    # a regressor's target standardisation (files written before it have none: raw targets)
+    if ("y_mean" in data) != ("y_scale" in data):
+        raise ValueError(f"{path!r} is corrupt: y_mean and y_scale come together")
+    if "y_mean" not in data:
+        if model._estimator_type == "regressor":
+            model._y_mean = model._y_scale = None
+        return
+    mean, scale = (np.asarray(data[k]) for k in ("y_mean", "y_scale"))
+    if model._estimator_type != "regressor":
+        raise ValueError(f"{path!r} is corrupt: a {type(model).__name__} has no target scaling")
+    ok = all(a.shape == (n_out,) and a.dtype.kind == "f" and np.isfinite(a).all()
+             for a in (mean, scale))
+    if not ok or not (scale > 0).all():
+        raise ValueError(f"{path!r} is corrupt: y_mean and y_scale must be {n_out} finite "
+                         f"numbers each, the scales > 0")
+    model._y_mean, model._y_scale = mean.astype(np.float64), scale.astype(np.float64)

@@ -126,3 +126,18 @@ def validation_targets(y_val, dtype, n_targets):
     if Y_val.shape[1] != n_targets:
         raise ValueError(f"validation_data y_val has {Y_val.shape[1]} targets, but y has "
                          f"{n_targets}")
+
+
+def target_statistics(y_arr):
+    """(mean, scale): float64 (n_targets,) of a regressor's targets y (as given, checked by
+    regression_targets); scale is the standard deviation, 1 for a constant target."""
+    Y = np.asarray(y_arr, np.float64).reshape(len(y_arr), -1)
+    mean, scale = Y.mean(axis=0), Y.std(axis=0)
+    return mean, np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+
+
+def standardise_targets(y_arr, mean, scale, dtype):
+    """(y - mean) / scale as a C-contiguous (n, n_targets) matrix of ``dtype``, computed in
+    float64 from the targets as given."""
+    Y = (np.asarray(y_arr, np.float64).reshape(len(y_arr), -1) - mean) / scale
+    return np.ascontiguousarray(Y, dtype=dtype)

@@ -11,155 +11,42 @@ hyperparameter changed during a fit (e.g. from an ``epoch_callback``) takes effe
 
 import argparse
 import dataclasses
-import numbers
 
 import numpy as np
 
+from .argtypes import parse_batch, parse_epochs, parse_hidden
 from .backends import NAMES as BACKEND_NAMES
 from .codes import ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SOLVERS
-from .init import INITIALISERS, default_init
+from .init import INITIALISERS
+from .paramchecks import (_batch_size, _below_one, _choice, _dtype, _epochs,
+                          _estimator_default, _flag, _hidden, _init, _l1_ratio, _loss,
+                          _lr_decay, _number, _optional_count, _output_activation, _unchecked,
+                          _validation_fraction, _verbose)
 from .schedules import SCHEDULES
-from .validation import (DTYPES, check_choice, check_dtype, check_hidden_layer_sizes,
-                         check_positive, check_seed)
+from .validation import DTYPES, check_seed
 from .weights import check_class_weight_value, parse_class_weight
 
 PENALTIES = ("l2", "l1", "elasticnet")
 
-
-# ------------------------------------------------------------------ command-line value types
-
-def parse_hidden(text):
-    """'200,200' -> (200, 200); 'none' -> () (an empty string is refused: likely a mistake)."""
-    if text.strip().lower() == "none":
-        return ()
-    try:
-        return tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 200,200 (or "
-                                         f"'none' for no hidden layer), got {text!r}") from None
-
-
-def parse_batch(text):
-    if text == "full":
-        return "full"
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got "
-                                         f"{text!r}") from None
+# epochs="auto" (the default): enough passes for about SAMPLE_BUDGET per-sample steps (the
+# reference workload's 3 epochs over MNIST's 60,000 rows), at least MIN_AUTO_EPOCHS and at most
+# MAX_AUTO_EPOCHS, stopping earlier once the training loss has not improved by tol for
+# AUTO_PATIENCE epochs (scikit-learn's tol/n_iter_no_change on the training loss)
+SAMPLE_BUDGET = 180_000
+MIN_AUTO_EPOCHS = 3
+MAX_AUTO_EPOCHS = 200
+AUTO_PATIENCE = 10
+# MLPRegressor's defaults of alpha and clip_value (None): a small penalty, as squared error
+# fits the noise of small data sets within a few epochs, and every gradient entry clipped to
+# [-1, 1], so raw (unscaled) inputs do not make per-sample SGD diverge (a ReLU network's
+# squared-error gradient grows with the inputs); the classifier's are 0 (the reference workload)
+REGRESSOR_ALPHA = 0.03
+REGRESSOR_CLIP_VALUE = 1.0
 
 
-# ------------------------------------------------------------------ checks
-# Each check gets the value and the hyperparameters resolved before it (table order), and
-# returns the value the training loop will use; errors are ValueErrors naming the parameter.
-
-def _hidden(value, done):
-    return check_hidden_layer_sizes(value)
-
-
-def _choice(name, allowed):
-    return lambda value, done: check_choice(name, value, allowed)
-
-
-def _number(name, integer=False, allow_zero=False):
-    def check(value, done):
-        check_positive(name, value, integer=integer, allow_zero=allow_zero)
-        return int(value) if integer else value
-    return check
-
-
-def _output_activation(value, done):
-    return check_choice("output_activation", value or done["_output_activation"],
-                        OUTPUT_ACTIVATIONS)
-
-
-def _loss(value, done):
-    out_act = done["output_activation"]
-    loss = value or ("cross_entropy" if out_act == "softmax" and
-                     done["_loss"] == "cross_entropy" else "squared_error")
-    check_choice("loss", loss, tuple(LOSSES))
-    if loss == "cross_entropy" and out_act != "softmax":
-        raise ValueError(f"loss='cross_entropy' needs output_activation='softmax', got "
-                         f"output_activation={out_act!r}; use loss='squared_error' instead")
-    return loss
-
-
-def _init(value, done):
-    return check_choice("init", value or default_init(done["activation"]), INITIALISERS)
-
-
-def _batch_size(value, done):
-    if not (isinstance(value, str) and value == "full"):
-        if (isinstance(value, str) or isinstance(value, bool) or
-                not isinstance(value, (int, np.integer)) or value < 1):
-            raise ValueError(f"batch_size={value!r} is not valid; expected an integer > 0 or "
-                             f"'full'")
-    return value
-
-
-def _dtype(value, done):
-    dtype = check_dtype(value)
-    # the rates and penalties the kernels receive as scalars of this dtype must survive the cast
-    for name in ("learning_rate", "alpha", "clip_value", "clip_norm", "epsilon"):
-        number = float(done[name])
-        with np.errstate(over="ignore", under="ignore"):
-            cast = float(dtype.type(number))
-        if (number > 0 and cast == 0) or not np.isfinite(cast):
-            raise ValueError(f"{name}={number!r} is not representable in {dtype.name} (it "
-                             f"becomes {cast!r}); use a value between {np.finfo(dtype).tiny:g} "
-                             f"and {np.finfo(dtype).max:g} or dtype='float64'")
-    for name in ("momentum", "beta_1", "beta_2"):  # must stay below 1 in the dtype
-        if float(dtype.type(done[name])) >= 1:
-            raise ValueError(f"{name}={done[name]!r} rounds to 1 in {dtype.name}; use a value "
-                             f"further from 1 or dtype='float64'")
-    return dtype
-
-
-def _lr_decay(value, done):
-    check_positive("lr_decay", value)
-    if done["lr_schedule"] in ("step", "exponential") and value > 1:
-        raise ValueError(f"lr_decay={value!r} would make the learning rate grow with "
-                         f"lr_schedule={done['lr_schedule']!r}; expected a factor in (0, 1]")
-    return value
-
-
-def _l1_ratio(value, done):
-    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value <= 1):
-        raise ValueError(f"l1_ratio={value!r} is not valid; expected a number in [0, 1]")
-    return value
-
-
-def _flag(name):
-    def check(value, done):
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"{name}={value!r} is not valid; expected True or False")
-        return bool(value)
-    return check
-
-
-def _below_one(name):
-    def check(value, done):
-        if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and
-                0 <= value < 1):
-            raise ValueError(f"{name}={value!r} is not valid; expected a number in [0, 1)")
-        return value
-    return check
-
-
-def _validation_fraction(value, done):
-    if not (isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < 1):
-        raise ValueError(f"validation_fraction={value!r} is not valid; expected a number in "
-                         f"[0, 1)")
-    return value
-
-
-def _optional_count(name):
-    check = _number(name, integer=True)
-    return lambda value, done: None if value is None else check(value, done)
-
-
-def _unchecked(value, done):
-    return value
+def auto_epochs(n):
+    """The epochs ``epochs='auto'`` trains a training set of n rows for, at most."""
+    return int(min(MAX_AUTO_EPOCHS, max(MIN_AUTO_EPOCHS, -(-SAMPLE_BUDGET // max(int(n), 1)))))
 
 
 # ------------------------------------------------------------------ the table
@@ -218,8 +105,12 @@ PARAMS = (
           float),
     Param("lr_step", 1, _number("lr_step"), "epochs per step of the step schedule (default 1)",
           "--lr-step", float),
-    Param("epochs", 3, _number("epochs", integer=True),
-          "passes over the training set (default 3)", "--epochs", int),
+    Param("epochs", "auto", _epochs,
+          f"passes over the training set, or 'auto' (the default): enough for about "
+          f"{SAMPLE_BUDGET:,} samples (3 epochs of MNIST), between {MIN_AUTO_EPOCHS} and "
+          f"{MAX_AUTO_EPOCHS} epochs, stopping once the training loss has not improved by tol "
+          f"for {AUTO_PATIENCE} epochs (the command line's default is 3)", "--epochs",
+          parse_epochs, cli_default=3),
     Param("batch_size", 1, _batch_size, "an integer or 'full' (default 1)", "--batch-size",
           parse_batch),
     Param("shuffle", True, _unchecked, "visit the samples in a new random order every epoch "
@@ -229,17 +120,21 @@ PARAMS = (
           "weight of each class's samples in the loss: 'balanced' (n_samples / (n_classes * "
           "count)) or label:weight pairs like 0:1,1:5 (default: 1 for all; classifier only)",
           "--class-weight", parse_class_weight),
-    Param("alpha", 0.0, _number("alpha", allow_zero=True),
-          "strength of the weight penalty chosen by penalty (default 0: none)", "--alpha",
-          float),
+    Param("alpha", None, _estimator_default("alpha"),
+          "strength of the weight penalty chosen by penalty (default: 0, none, for the "
+          f"classifier; {REGRESSOR_ALPHA} for the regressor, whose squared error would "
+          "otherwise fit the noise of small data sets within a few epochs)", "--alpha",
+          float, cli_default=0.0),
     Param("penalty", "l2", _choice("penalty", PENALTIES),
           "l2 (alpha/2 * sum W**2), l1 (alpha * sum |W|) or elasticnet (both, mixed by "
           "l1_ratio); biases are never penalised (default l2)", "--penalty", choices=PENALTIES),
     Param("l1_ratio", 0.15, _l1_ratio,
           "elasticnet's share of L1: l1 = alpha * l1_ratio, l2 = alpha * (1 - l1_ratio) "
           "(default 0.15, as scikit-learn's SGDClassifier)", "--l1-ratio", float),
-    Param("clip_value", 0.0, _number("clip_value", allow_zero=True),
-          "clip every gradient entry to [-C, C] (default 0: off)", "--clip-value", float),
+    Param("clip_value", None, _estimator_default("clip_value"),
+          f"clip every gradient entry to [-C, C] (default: 0, off, for the classifier; "
+          f"{REGRESSOR_CLIP_VALUE} for the regressor, whose squared error on raw inputs could "
+          f"otherwise diverge)", "--clip-value", float, cli_default=0.0),
     Param("clip_norm", 0.0, _number("clip_norm", allow_zero=True),
           "rescale each gradient (before the learning rate) to L2 norm at most C (default 0: "
           "off)", "--clip-norm", float),
@@ -276,7 +171,8 @@ PARAMS = (
           "early stopping: stop after K epochs without improvement", "--n-iter-no-change", int,
           metavar="K"),
     Param("tol", 1e-4, _number("tol", allow_zero=True),
-          "smallest improvement that resets early stopping's patience (default 1e-4)", "--tol",
+          "smallest improvement that resets early stopping's patience, also epochs='auto''s "
+          "(default 1e-4)", "--tol",
           float),
     Param("chunk_size", 4096, _number("chunk_size", integer=True),
           "samples per compiled call: schedules, progress and Ctrl-C act between chunks "
@@ -285,8 +181,9 @@ PARAMS = (
           "record per-epoch gradient norms, weight norms, update-to-weight ratios and inactive "
           "hidden units per layer in diagnostics_ (default off: no cost)", "--diagnostics",
           argparse.BooleanOptionalAction),
-    Param("verbose", False, _unchecked, "progress bar per epoch (the command line's --quiet "
-          "turns it off)"),
+    Param("verbose", False, _verbose, "print a progress bar and a line per epoch (loss, training "
+          "accuracy, validation score, seconds) to stderr; 'bar': only the bar (the command "
+          "line, which prints its own lines; --quiet turns both off)"),
 )
 
 BY_NAME = {p.name: p for p in PARAMS}
@@ -309,7 +206,7 @@ class Settings:
     lr_schedule: str
     lr_decay: object
     lr_step: object
-    epochs: int
+    epochs: object  # an int, or "auto" (see n_epochs)
     batch_size: object
     shuffle: object
     class_weight: object
@@ -337,6 +234,18 @@ class Settings:
     loss_code: int
     solver_code: int
 
+    def n_epochs(self, n):
+        """The epochs a fit over n training rows runs at most (``epochs`` or its 'auto')."""
+        return auto_epochs(n) if self.epochs == "auto" else self.epochs
+
+    @property
+    def patience(self):
+        """Epochs without improvement by tol that stop a fit: n_iter_no_change, or with
+        epochs='auto' AUTO_PATIENCE (on the training loss without validation); None: never."""
+        if self.n_iter_no_change is None and self.epochs == "auto":
+            return AUTO_PATIENCE
+        return self.n_iter_no_change
+
     def batch(self, n):
         """Samples per gradient step for a training set of n samples."""
         return n if self.batch_size == "full" else min(int(self.batch_size), n)
@@ -359,11 +268,13 @@ class Settings:
                 and self.loss_code == other.loss_code)
 
 
-def resolve(values, output_activation, loss):
+def resolve(values, output_activation, loss, alpha=0.0, clip_value=0.0):
     """Validate ``values`` (a dict of every hyperparameter, e.g. ``get_params()``) in table
-    order; return the frozen Settings. ``output_activation`` and ``loss`` are the estimator's
-    defaults for the hyperparameters of those names left at None."""
-    done = {"_output_activation": output_activation, "_loss": loss}
+    order; return the frozen Settings. ``output_activation``, ``loss``, ``alpha`` and
+    ``clip_value`` are the estimator's defaults for the hyperparameters of those names left at
+    None."""
+    done = {"_output_activation": output_activation, "_loss": loss, "_alpha": alpha,
+            "_clip_value": clip_value}
     for p in PARAMS:
         done[p.name] = p.check(values[p.name], done)
     hidden = done["hidden_layer_sizes"]
@@ -371,37 +282,3 @@ def resolve(values, output_activation, loss):
     return Settings(**{p.name: done[p.name] for p in PARAMS},
                     activation_codes=np.array([ACTIVATIONS[a] for a in acts], np.int64),
                     loss_code=LOSSES[done["loss"]], solver_code=SOLVERS[done["solver"]])
-
-
-# ------------------------------------------------------------------ documentation
-
-_DOC_TYPES = dict(hidden_layer_sizes="tuple of int", learning_rate="float", lr_decay="float",
-                  lr_step="float", epochs="int", batch_size="int or 'full'", shuffle="bool",
-                  class_weight="dict, 'balanced' or None",
-                  alpha="float", l1_ratio="float", clip_value="float", clip_norm="float",
-                  momentum="float", nesterovs_momentum="bool", beta_1="float",
-                  beta_2="float", epsilon="float",
-                  dtype="'float32' or 'float64'", random_state="int, Generator or None",
-                  validation_fraction="float", n_iter_no_change="int or None", tol="float",
-                  chunk_size="int", diagnostics="bool", verbose="bool")
-
-
-def numpydoc_parameters():
-    """The numpydoc ``Parameters`` section of the estimators, written from the table (so
-    ``help(MLPClassifier)`` and IDEs show every hyperparameter, and it cannot drift)."""
-    lines = ["Parameters", "----------"]
-    for p in PARAMS:
-        kind = _DOC_TYPES.get(p.name) or (
-            "{" + ", ".join(repr(c) for c in p.choices) + "}" if p.choices else "str")
-        lines.append(f"{p.name} : {kind}, default={p.default!r}")
-        text = p.help[0].upper() + p.help[1:]
-        if p.cli:
-            text += f". Command line: ``{p.cli}``."
-        words, line = text.split(), "    "
-        for word in words:
-            if len(line) + len(word) > 88:
-                lines.append(line.rstrip())
-                line = "    "
-            line += word + " "
-        lines.append(line.rstrip())
-    return "\n".join(lines)

@@ -5,7 +5,8 @@ import time
 
 
 class ProgressBar:
-    """Call ``update(done)`` after each chunk; ``close()`` ends the line.
+    """Call ``update(done)`` after each chunk; ``close()`` ends the line. Each redraw covers
+    the whole previous text, so a shorter one leaves nothing of it behind.
 
     Redraws at most ~10 times a second so reporting stays far below 1% of training time.
     """
@@ -17,6 +18,7 @@ class ProgressBar:
         self.width = width
         self.start = time.perf_counter()
         self._last = 0.0
+        self._shown = 0  # length of the text on the line now
 
     def update(self, done, force=False):
         now = time.perf_counter()
@@ -28,7 +30,11 @@ class ProgressBar:
         elapsed = now - self.start
         rate = done / elapsed if elapsed > 0 else 0.0
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{self.desc} [{bar}] {done}/{self.total} {rate:,.0f} samples/s")
+        text = f"{self.desc} [{bar}] {done}/{self.total} {rate:,.0f} samples/s"
+        # spaces over the end of a longer earlier text (a rate with fewer digits would leave
+        # its tail, e.g. "samples/ss", on screen): works on any terminal and in a file
+        self.stream.write(f"\r{text}{' ' * (self._shown - len(text))}")
+        self._shown = len(text)
         self.stream.flush()
 
     def close(self):

@@ -14,15 +14,16 @@ views ``coefs_``/``intercepts_``), ``n_iter_``, ``t_``, ``loss_curve_``, ``accur
 """
 
 import signal
+import sys
 import threading
 import time
 import warnings
 
 import numpy as np
 
-from . import diagnostics, sparse
+from . import diagnostics, health, sparse
 from .backends import get_backend
-from .errors import DivergenceError, OutputOverflow
+from .errors import ConvergenceWarning, DivergenceError, OutputOverflow
 from .layout import activation_size, coef_views
 from .progress import ProgressBar
 from .schedules import learning_rate_at
@@ -108,8 +109,9 @@ def split_validation(X, Y, y, fraction, random_state):
 
 
 def train(model, X, Y, epochs, settings, validation=None, epoch_callback=None, rows=None,
-          stacklevel=3, sample_weight=None):
+          stacklevel=3, check_health=True, sample_weight=None):
     """Run ``epochs`` epochs over (X, Y) with validation/early stopping; returns the model.
+    check_health: warn (ConvergenceWarning, see health.py) if the fit ended unhealthy.
 
     X, Y: checked C-contiguous arrays of the parameters' dtype (X may be a checked CSR matrix). validation: (X_val, y_val) to
     score after every epoch, or None. rows: the user's row of each training row (a validation
@@ -123,17 +125,24 @@ def train(model, X, Y, epochs, settings, validation=None, epoch_callback=None, r
     consistent with them, and the KeyboardInterrupt is re-raised.
     """
     s = settings
-    total = max(s.epochs, epochs)
+    total = max(s.n_epochs(X.shape[0]), epochs)
     if learning_rate_at(s.lr_schedule, s.learning_rate, model.n_iter_, total, s.lr_decay,
                         s.lr_step) == 0:
         warnings.warn(f"the learning rate is 0 from epoch {model.n_iter_ + 1} on "
-                      f"(lr_schedule={s.lr_schedule!r} ended after epochs={s.epochs}): "
+                      f"(lr_schedule={s.lr_schedule!r} ended after epochs={total}): "
                       f"this training does not change the weights; call fit to start "
                       f"over, or raise epochs", UserWarning, stacklevel=stacklevel)
     kept, weights = sample_weights(sample_weight, X.shape[0], s.dtype)
+    n_iter, t = model.n_iter_, model.t_
     with DeferredInterrupt() as interrupt:
-        return _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, kept,
-                    weights)
+        ran_out = _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, kept,
+                       weights)
+    if check_health:
+        for problem in health.check(model, X, Y, s, ran_out, model.loss_curve_[n_iter:],
+                                    model.t_ - t):
+            warnings.warn(f"{type(model).__name__}: {problem}.", ConvergenceWarning,
+                          stacklevel=stacklevel)
+    return model
 
 
 def sample_weights(sample_weight, n, dtype):
@@ -167,7 +176,7 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
     n = X.shape[0] if kept is None else kept.shape[0]
     B = s.batch(n)
     chunk = max(B, (s.chunk_size // B) * B)  # batches never straddle chunks
-    total = max(s.epochs, epochs)
+    total = max(s.n_epochs(n), epochs)
     n_acts = activation_size(layout)
     grads = np.zeros_like(params)
     acts = np.zeros(n_acts, dtype=dtype)
@@ -188,6 +197,7 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
         t_epoch = model.t_
         optimizer_epoch = _save_optimizer(model)
         bar = ProgressBar(n, f"epoch {model.n_iter_ + 1}") if s.verbose else None
+        line = s.verbose and not (isinstance(s.verbose, str) and s.verbose == "bar")
         loss_sum, n_correct = 0.0, 0
         lr = s.learning_rate
         for start in range(0, n, chunk):
@@ -255,21 +265,37 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
             info["validation_score"] = model.validation_scores_[-1]
             if val_loss is not None:
                 info["validation_loss"] = val_loss
+        if line:
+            print(epoch_line(info, hasattr(model, "classes_")), file=sys.stderr, flush=True)
         if epoch_callback is not None:
             epoch_callback(model, info)
         interrupt.check(_interrupt_note(model, n, n))
-        if s.n_iter_no_change is not None:
+        if s.patience is not None:
             score = (model.validation_scores_[-1] if validation is not None
                      else -model.loss_curve_[-1])
             if score > best_score + s.tol:
-                best_score, best_params, stall = score, params.copy(), 0
+                best_score, stall = score, 0
+                best_params = params.copy() if validation is not None else None
             else:
                 stall += 1
-                if stall >= s.n_iter_no_change:
+                if stall >= s.patience:
                     if validation is not None and best_params is not None:
                         params[...] = best_params  # keep the best validated weights
-                    break
-    return model
+                    return False
+    return True
+
+
+def epoch_line(info, classifier):
+    """One epoch as ``verbose=True`` prints it: loss, training accuracy (classifier),
+    validation score, seconds."""
+    parts = [f"epoch {info['epoch']}: loss {info['loss']:.4f}"]
+    if classifier:
+        parts.append(f"train accuracy {info['train_accuracy']:.4f}")
+    if "validation_score" in info:
+        parts.append(f"validation {'accuracy' if classifier else 'R2'} "
+                     f"{info['validation_score']:.4f}")
+    parts.append(f"{info['seconds']:.2f} s")
+    return ", ".join(parts)
 
 
 def optimizer_arguments(model, s, step):
@@ -331,6 +357,9 @@ def _diverged(model, s, snapshot, t_epoch, position, row, lr, rows=None, optimiz
         _restore_optimizer(model, optimizer)
     epoch = model.n_iter_ + 1
     # lr * alpha >= 2 makes the decay itself overshoot: then the penalty is the suspect
+    target_hint = ("" if s.loss == "cross_entropy" else
+                   ", and targets y scaled to about unit variance (MLPRegressor standardises "
+                   "them itself with its default identity output)")
     penalty_hint = ("a weight penalty (alpha=...)" if s.alpha == 0 else
                     f"a smaller {s.penalty} penalty (alpha was {s.alpha:g})")
     raise DivergenceError(
@@ -339,4 +368,5 @@ def _diverged(model, s, snapshot, t_epoch, position, row, lr, rows=None, optimiz
         f"The model keeps the weights it had at the start of epoch {epoch}. Remedies: a "
         f"lower learning_rate (it was {lr:g}), gradient clipping (clip_value=... or "
         f"clip_norm=...), "
-        f"{penalty_hint}, or inputs scaled to about [0, 1].", epoch=epoch, sample=row)
+        f"{penalty_hint}, or inputs scaled to about [0, 1]{target_hint}.", epoch=epoch,
+        sample=row)

@@ -2,11 +2,12 @@
 compiled call, and the general mini-batch epoch.
 
 The Python loop around ``train_epoch`` does epochs, shuffling, schedules and progress; this
-module only picks the compiled epoch: per-sample SGD (epochs.py), mini-batches without weight
-decay or clip_norm (batches.py), or the general epoch below (weight decay, clip_norm, batches
-beyond batches.MAX_BATCH, and every batch size of SGD with momentum and of Adam) on the public
-flat buffers; and the per-sample momentum epoch without penalty or clip_norm, which steps the
-rows of W0 whose input is zero lazily (_epoch_momentum_lazy). No allocation per sample and no
+module only picks the compiled epoch: per-sample SGD (epochs.py; with clip_norm, no weights and
+neither a penalty nor clip_value: clipnorm.py), mini-batches without weight decay or clip_norm
+(batches.py), or the general epoch below (weight decay, clip_norm, batches beyond
+batches.MAX_BATCH, and every batch size of SGD with momentum and of Adam) on the public flat
+buffers; and the per-sample momentum epoch without penalty or clip_norm, which steps the rows
+of W0 whose input is zero lazily (_epoch_momentum_lazy). No allocation per sample and no
 RNG: the caller passes buffers and the order.
 """
 
@@ -15,6 +16,7 @@ import math
 import numpy as np
 
 from .batches import MAX_BATCH, _train_batches
+from .clipnorm import _train_per_sample_clip_norm
 from .config import jit
 from .epochs import _train_per_sample, argmax_equal
 from .loss import loss_forward_backward
@@ -52,6 +54,11 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
         if batch_size == 1 and clip_norm == 0:
             return _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss,
                                      lr, alpha, l1, clip_value, sample_weight)
+        if (batch_size == 1 and alpha == 0 and l1 == 0 and clip_value == 0 and
+                sample_weight.shape[0] == 0):
+            # clip_norm at batch size 1: rank-one gradients, the norm without them (clipnorm.py)
+            return _train_per_sample_clip_norm(params, acts, dacts, X, Y, order, layout,
+                                               activations, loss, lr, clip_norm)
         if alpha == 0 and l1 == 0 and clip_norm == 0 and batch_size <= MAX_BATCH:
             # mini-batches without weight decay or clip_norm (the common case): batches.py
             return _train_batches(params, grads, acts, dacts, X, Y, order, layout, activations,

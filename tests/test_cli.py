@@ -48,7 +48,12 @@ def test_train_options_take_choices_and_defaults_from_their_one_home():
     assert by_flag["--dataset"].choices == tuple(datasets.DATASETS)
     args = cli.build_parser().parse_args(["train"])
     model = MLPClassifier(**{p.name: getattr(args, p.dest) for p in PARAMS if p.cli})
-    assert model.get_params() == dict(MLPClassifier(random_state=0).get_params())
+    # the command line's own defaults: 3 epochs (the reference workload), and the classifier's
+    # alpha and clip_value (0) spelled out
+    assert model.get_params() == dict(MLPClassifier(random_state=0).get_params(), epochs=3,
+                                      alpha=0.0, clip_value=0.0)
+    assert (model._resolve().alpha, model._resolve().clip_value) == (
+        MLPClassifier()._resolve().alpha, MLPClassifier()._resolve().clip_value)
 
 
 # ==================================================================== fastmlp train

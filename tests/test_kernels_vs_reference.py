@@ -208,6 +208,14 @@ EPOCH_CASES = [
     ((3, 5, 2), "sigmoid", "softmax", "squared_error", 1, 1, 0, 0, 0),  # n = 1
     ((2, 3, 2), "sigmoid", "sigmoid", "squared_error", 30, 30, 0.01, 0, 0),  # XOR-like full batch
     ((8, 6, 4), "relu", "softmax", "cross_entropy", 20, 3, 0, 0.01, 0),  # sparse batches + clip
+    # batch size 1 with clip_norm biting (kernels/clipnorm.py): ReLU, tanh rows (dinp over every
+    # row), identity/squared error, no hidden layer; with a penalty or clip_value: sgd.py
+    ((8, 6, 5, 4), "relu", "softmax", "cross_entropy", 20, 1, 0, 0, 0.05),
+    ((8, 6, 5, 4), "tanh", "softmax", "cross_entropy", 20, 1, 0, 0, 0.05),
+    ((8, 6, 4), "identity", "identity", "squared_error", 20, 1, 0, 0, 0.1),
+    ((8, 4), "relu", "softmax", "cross_entropy", 20, 1, 0, 0, 0.05),
+    ((8, 6, 4), "relu", "softmax", "cross_entropy", 20, 1, 0.01, 0, 0.05),
+    ((8, 6, 4), "relu", "softmax", "cross_entropy", 20, 1, 0, 0.05, 0.05),
 ]
 
 
@@ -382,3 +390,19 @@ def test_softmax_of_huge_logits_is_finite_and_equal(dtype):
                                   p["activations"][-1], p["loss"])
         assert np.isfinite(cv) and np.isfinite(cb[0]).all()
         np.testing.assert_allclose(cb[0], rb[0], **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_clip_norm_at_batch_size_1_bites(dtype):
+    """The per-sample clip_norm epoch (kernels/clipnorm.py) rescales the steps: its weights
+    differ from unclipped training, equal the reference's, and a clip_norm too large to bite
+    gives the unclipped weights."""
+    p = make_problem((10, 8, 6, 4), dtype=dtype, n=25, sparse=True)
+    order = np.arange(25)
+    _, plain = run_epoch(kernels, p, order, 0.05)
+    _, clipped = run_epoch(kernels, p, order, 0.05, clip_norm=0.05)
+    _, ref = run_epoch(reference, p, order, 0.05, clip_norm=0.05)
+    _, loose = run_epoch(kernels, p, order, 0.05, clip_norm=1e30)
+    assert not np.allclose(clipped["params"], plain["params"], **tol(dtype, "epoch"))
+    np.testing.assert_allclose(clipped["params"], ref["params"], **tol(dtype, "epoch"))
+    np.testing.assert_allclose(loose["params"], plain["params"], **tol(dtype, "epoch"))

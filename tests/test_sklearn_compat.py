@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from fastmlp import DivergenceError, MLPClassifier, MLPRegressor  # noqa: E402
+from fastmlp import MLPClassifier, MLPRegressor  # noqa: E402
 from helpers import plain_sgd  # noqa: E402
 
 
@@ -39,14 +39,7 @@ BY_CONSTRUCTION = {
                          xfail_strict=True)
 def test_sklearn_check_estimator(estimator, check):
     # the default constructor arguments; the only expected failure is the one above
-    try:
-        check(estimator)
-    except Exception as exc:  # a check may wrap the DivergenceError in an AssertionError
-        diverged = isinstance(exc, DivergenceError) or "DivergenceError" in str(exc)
-        if not (diverged and isinstance(estimator, MLPRegressor)):
-            raise
-        pytest.xfail("MLPRegressor's defaults diverge on scikit-learn's raw regression "
-                     "targets; the defaults that fit them are another change")
+    check(estimator)
 
 
 def test_no_sklearn_import_at_runtime():

@@ -142,9 +142,10 @@ def test_clipping_tames_exploding_gradients():
     kw = dict(hidden_layer_sizes=(8,), activation="identity", learning_rate=0.01, epochs=5,
               random_state=0)
     with pytest.raises(DivergenceError):
-        MLPRegressor(**kw).fit(X, y)
-    m = MLPRegressor(clip_norm=1.0, **kw).fit(X, y)
-    assert np.all(np.isfinite(m.params_)) and np.all(np.isfinite(m.loss_curve_))
+        MLPRegressor(clip_value=0.0, **kw).fit(X, y)
+    for clip in (dict(clip_value=0.0, clip_norm=1.0), {}):  # the regressor's default clip_value
+        m = MLPRegressor(**clip, **kw).fit(X, y)
+        assert np.all(np.isfinite(m.params_)) and np.all(np.isfinite(m.loss_curve_))
 
 
 # ==================================================================== divergence
@@ -163,7 +164,7 @@ def test_divergence_names_epoch_and_sample_and_keeps_last_good_weights(backend, 
             m.coefs_[0][...] *= 1e12
         kept[info["epoch"]] = m.params_.copy()
 
-    m = MLPRegressor(hidden_layer_sizes=(8,), activation="identity", learning_rate=1e-4,
+    m = MLPRegressor(clip_value=0.0, hidden_layer_sizes=(8,), activation="identity", learning_rate=1e-4,
                      epochs=6, batch_size=batch_size, random_state=0, backend=backend,
                      dtype="float64")
     with pytest.raises(DivergenceError) as info:
@@ -181,7 +182,7 @@ def test_divergence_names_epoch_and_sample_and_keeps_last_good_weights(backend, 
 
 def test_divergence_in_partial_fit_keeps_previous_weights():
     X, y = regression(scale=1.0)
-    m = MLPRegressor(hidden_layer_sizes=(8,), activation="identity", learning_rate=1e-4,
+    m = MLPRegressor(clip_value=0.0, hidden_layer_sizes=(8,), activation="identity", learning_rate=1e-4,
                      random_state=0)
     m.partial_fit(X, y)
     before = m.params_.copy()
@@ -200,7 +201,7 @@ def test_divergence_is_an_error_and_keeps_the_last_good_weights(backend, batch_s
     rng = np.random.default_rng(0)
     Xd = rng.standard_normal((40, 6)) * 50
     yd = Xd.sum(axis=1)
-    m = MLPRegressor(hidden_layer_sizes=(16,), activation="identity", learning_rate=1e-7,
+    m = MLPRegressor(clip_value=0.0, hidden_layer_sizes=(16,), activation="identity", learning_rate=1e-7,
                      batch_size=batch_size, epochs=1, random_state=0, backend=backend)
     m.fit(Xd, yd)  # one harmless epoch
     good, t, curve = m.params_.copy(), m.t_, list(m.loss_curve_)
@@ -230,7 +231,7 @@ def test_divergence_in_a_later_epoch_of_fit_restores_that_epochs_start():
             model.coefs_[0][...] *= 1e12
             after_epoch_1["params"] = model.params_.copy()
 
-    m = MLPRegressor(hidden_layer_sizes=(16,), activation="identity", learning_rate=1e-7,
+    m = MLPRegressor(clip_value=0.0, hidden_layer_sizes=(16,), activation="identity", learning_rate=1e-7,
                      epochs=3, chunk_size=8, random_state=0)
     with pytest.raises(DivergenceError) as info:
         m.fit(Xd, yd, epoch_callback=explode)
@@ -245,7 +246,7 @@ def test_divergence_seen_on_validation_rows_is_a_divergence_error_and_rolls_back
     """Weights that stay finite but make the outputs overflow: the validation score finds it.
     It must be reported as divergence (not blamed on the input's scale) and undone."""
     X = np.random.default_rng(0).random((200, 3))
-    r = MLPRegressor((50, 50), learning_rate=1e3, random_state=0, epochs=5, batch_size="full",
+    r = MLPRegressor((50, 50), clip_value=0.0, learning_rate=1e3, random_state=0, epochs=5, batch_size="full",
                      validation_fraction=0.2)
     with pytest.raises(DivergenceError, match="outputs became NaN or infinite") as exc:
         r.fit(X, X[:, 0] * 1e3)
@@ -260,7 +261,7 @@ def test_divergence_names_the_users_row_when_a_validation_split_trains_on_a_subs
     X[90] = 1e25
     for fraction in (0.0, 0.5):
         with pytest.raises(DivergenceError, match=r"\(row 90 of X\)") as exc:
-            MLPRegressor((4,), random_state=1, shuffle=False,
+            MLPRegressor((4,), clip_value=0.0, random_state=1, shuffle=False,
                          validation_fraction=fraction).fit(X, y)
         assert exc.value.sample == 90
 
