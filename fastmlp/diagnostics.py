@@ -70,7 +70,8 @@ def _derivative_share(out, act):
 def batch_forward(params, layout, X, activations):
     """Every layer's outputs (n, fan_out) for the rows of X, in float64, layer 0 first."""
     params = np.asarray(params, np.float64)
-    outs, inp = [], np.asarray(X, np.float64)
+    # scipy.sparse X stays sparse: its product with a dense W is dense
+    outs, inp = [], X.astype(np.float64) if hasattr(X, "tocsr") else np.asarray(X, np.float64)
     for l in range(layout.shape[0]):
         W, b = layer_views(params, layout, l)
         out = inp @ W + b

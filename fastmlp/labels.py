@@ -128,11 +128,20 @@ def validation_targets(y_val, dtype, n_targets):
                          f"{n_targets}")
 
 
-def target_statistics(y_arr):
+def target_statistics(y_arr, weights=None):
     """(mean, scale): float64 (n_targets,) of a regressor's targets y (as given, checked by
-    regression_targets); scale is the standard deviation, 1 for a constant target."""
+    regression_targets); scale is the standard deviation, 1 for a constant target. With
+    ``weights`` (one per row, >= 0): the weighted statistics of the rows of non-zero weight
+    (equal weights give exactly the unweighted statistics of those rows)."""
     Y = np.asarray(y_arr, np.float64).reshape(len(y_arr), -1)
-    mean, scale = Y.mean(axis=0), Y.std(axis=0)
+    if weights is not None:
+        keep = np.asarray(weights) > 0
+        Y, weights = Y[keep], np.asarray(weights, np.float64)[keep]
+    if weights is None or np.all(weights == weights[0]):
+        mean, scale = Y.mean(axis=0), Y.std(axis=0)
+    else:
+        mean = np.average(Y, axis=0, weights=weights)
+        scale = np.sqrt(np.average((Y - mean) ** 2, axis=0, weights=weights))
     return mean, np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from . import fitted
 from .codes import ACTIVATIONS
 from .features import check_feature_names, feature_names
+from .labels import standardise_targets, target_statistics
 from .layout import coef_views
 from .params import DEFAULTS as D
 from .sklearn_compat import (data_conversion_warning, not_fitted_error, sklearn_hint,
@@ -168,9 +169,15 @@ def fit_data(model, X, y, sample_weight, validation_data, settings):
         names_of(model, validation_data[0], reset=False)
     X, Y, y = model._prepare_xy(X, y, settings, reset=True)
     weights = training_weights(model, sample_weight, y, Y, settings)
+    if weights is not None and getattr(model, "_y_mean", None) is not None:
+        # a regressor's target standardisation: the weighted statistics (a zero weight is a
+        # row removed, here too)
+        model._y_mean, model._y_scale = target_statistics(y, weights)
+        Y = standardise_targets(y, model._y_mean, model._y_scale, Y.dtype)
     X, Y, validation, rows = validation_set(X, Y, y, validation_data, settings,
                                            model._check_validation_targets)
-    if validation is not None:  # names checked above: not again every epoch
+    if validation is not None and isinstance(validation[0], np.ndarray):
+        # names checked above: not again every epoch
         validation = (validation[0].view(CheckedRows), validation[1])
     if weights is not None and rows is not None:
         weights = check_sample_weight(weights[rows], len(rows),

@@ -72,6 +72,8 @@ def test_names_against_no_names_warn_as_in_scikit_learn():
 def test_validation_data_names_are_checked_once_at_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning per epoch for the validation rows
+        # (3 epochs on purpose: the warning that the loss still falls is not the subject)
+        warnings.simplefilter("ignore", fastmlp.ConvergenceWarning)
         m = clf(epochs=3).fit(_frame(), Y, validation_data=(_frame(), Y))
         clf(epochs=3, validation_fraction=0.2).fit(_frame(), Y)
     assert len(m.validation_scores_) == 3
