@@ -21,7 +21,8 @@ PATHS = {
     "mini-batch": (7, 0.0, 0.0, 0.0),
     "mini-batch, clip": (7, 0.0, 0.05, 0.0),
     "general, L2": (7, 0.01, 0.0, 0.0),
-    "general, clip_norm, batch 1": (1, 0.0, 0.0, 0.5),
+    # (with clip_norm alone and no weights, batch 1 takes kernels/clipnorm.py instead)
+    "general, L2 + clip_norm, batch 1": (1, 0.01, 0.0, 0.5),
     "full batch": (40, 0.0, 0.0, 0.0),
 }
 

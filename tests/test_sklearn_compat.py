@@ -31,6 +31,8 @@ BY_CONSTRUCTION = {
     "check_sample_weight_equivalence_on_dense_data":
         "per-sample SGD: weight w is one step w times as large, not w steps; holds for "
         "batch_size='full' (tests/test_weights.py)",
+    "check_sample_weight_equivalence_on_sparse_data":
+        "the same check with scipy.sparse X: the same reason",
 }
 
 
