@@ -34,7 +34,7 @@ from .batchrows import _baxpy, _bdot4, _bfwd, _bgrad_step, _bscan
 from .codes import RELU
 from .config import jit
 from .epochs import argmax_equal
-from .loss import loss_forward_backward
+from .loss import loss_forward_backward, weigh_output
 from .prefetch import prefetch_row
 from .rows import clip_gradient
 from .vector import LINE
@@ -279,11 +279,8 @@ def _epoch_batches(work, playout, A, D, idx, xval, ioff, nnz, cur, cnt, pos, uro
             value = loss_forward_backward(Dtop[s, :n_out], out, Y[i], activations[L - 1], loss)
             if not math.isfinite(value):
                 return loss_sum, n_correct, start + s, s
-            if weighted:  # the weighted loss w * loss_i has the output gradient w * dz
-                w = sample_weight[i]
-                value = value * w
-                for j in range(n_out):
-                    Dtop[s, j] *= w
+            if weighted:
+                value = weigh_output(Dtop[s, :n_out], value, sample_weight[i])
             loss_sum += value
             n_correct += argmax_equal(out, Y[i])
         last = nb - 1

@@ -34,6 +34,7 @@ from .config import jit
 from .inputs import _clear_input, _list_input, _prefetch_input
 from .network import _backward_sgd_sample, _forward_listed, _idx_offset, layer_slice
 from .codes import SGD
+from .loss import weigh_output
 from .sgd import _check_buffers, _epoch_momentum_lazy, _sample_forward_loss, train_epoch_batches
 
 
@@ -103,11 +104,8 @@ def _per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr,
                                               activations, loss)
         if not math.isfinite(value):
             return loss_sum, n_correct, k
-        if weighted:  # the weighted loss w * loss_i has the output gradient w * dz
-            w = sample_weight[i]
-            value = value * w
-            for j in range(dz.shape[0]):
-                dz[j] *= w
+        if weighted:
+            value = weigh_output(dz, value, sample_weight[i])
         loss_sum += value
         n_correct += correct
         _backward_sgd_sample(dacts, params, acts, idx, nnz, x, layout, activations, lr, alpha,

@@ -16,7 +16,7 @@ import numpy as np
 from .activations import activation_backward, activation_forward
 from .codes import RELU
 from .config import jit
-from .loss import loss_forward_backward
+from .loss import loss_forward_backward, weigh_output
 from .prefetch import prefetch_row
 from .rows import _nonzero_rows, _nonzero_union, _row_dot, _update_row, clip_gradient
 from .vector import _vdot, _vdot_update, _vforward_rows, _vforward_union, _vupdate
@@ -194,11 +194,8 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
         value = loss_forward_backward(dz_out, out, Y[i], activations[L - 1], loss)
         if not math.isfinite(value):
             return loss_sum, n_correct, k
-        if weighted:  # the weighted loss w * loss_i has the output gradient w * dz
-            w = sample_weight[i]
-            value = value * w
-            for j in range(n_out):
-                dz_out[j] *= w
+        if weighted:
+            value = weigh_output(dz_out[:n_out], value, sample_weight[i])
         loss_sum += value
         n_correct += argmax_equal(out, Y[i])
         # backward fused with the step, from the top

@@ -28,3 +28,13 @@ def loss_forward_backward(dz, out, target, act, loss):
         value *= 0.5
         activation_backward(dz, out, act)
     return value
+
+
+@jit
+def weigh_output(dout, value, w):
+    # dout: (n_out,) the output gradient of one sample, scaled in place
+    # a sample of weight w: the weighted loss w * loss has the output gradient w * dout;
+    # returns w * value
+    for j in range(dout.shape[0]):
+        dout[j] *= w
+    return value * w

@@ -19,7 +19,7 @@ from .batches import MAX_BATCH, _train_batches
 from .clipnorm import _train_per_sample_clip_norm
 from .config import jit
 from .epochs import _train_per_sample, argmax_equal
-from .loss import loss_forward_backward
+from .loss import loss_forward_backward, weigh_output
 from .codes import ADAM, SGD
 from .inputs import _clear_input, _list_input, _prefetch_input
 from .network import _backward_sample, _forward_listed, _idx_offset, layer_slice
@@ -144,11 +144,8 @@ def train_epoch_batches(params, grads, acts, dacts, X, Y, order, layout, activat
                                                   activations, loss)
             if not math.isfinite(value):
                 return loss_sum, n_correct, k
-            if weighted:  # the weighted loss w * loss_i has the output gradient w * dz
-                w = sample_weight[i]
-                value = value * w
-                for j in range(dz.shape[0]):
-                    dz[j] *= w
+            if weighted:
+                value = weigh_output(dz, value, sample_weight[i])
             loss_sum += value
             n_correct += correct
             _backward_sample(grads, dacts, acts, idx, nnz, x, params, layout, activations)
@@ -247,10 +244,7 @@ def _epoch_momentum_lazy(params, grads, acts, dacts, X, Y, order, layout, activa
             done = k
             break
         if weighted:
-            w = sample_weight[i]
-            value = value * w
-            for j in range(dz.shape[0]):
-                dz[j] *= w
+            value = weigh_output(dz, value, sample_weight[i])
         loss_sum += value
         n_correct += correct
         _backward_sample(grads, dacts, acts, idx, nnz, x, params, layout, activations)
