@@ -1,16 +1,20 @@
 """Whole-vector row operations, emitted as LLVM vector code.
 
 A row of the padded work buffer (workspace.py) is a whole number of 64-byte vectors, so these
-loops have no remainder, and they load, multiply and store <16 x float32> or <8 x float64>
-values directly: no alias checks at run time (LLVM cannot prove that ``out`` and the rows of W
-do not overlap, so its auto-vectorised loops carry checks and a scalar fallback), no epilogue
-loop. Each operation does exactly the arithmetic its comment states, element by element in IEEE
+loops load, multiply and store <16 x float32> or <8 x float64> values directly: no alias checks
+at run time (LLVM cannot prove that ``out`` and the rows of W do not overlap, so its
+auto-vectorised loops carry checks and a scalar fallback), no epilogue loop. A row of the public
+flat buffer (fan_out not a multiple of the vector) ends in one partial vector, loaded and stored
+with a lane mask (``llvm.masked.load``/``store``: masked lanes read as 0 and are not written), so
+the same operations run on the public buffer without the padded copy (the small calls of
+``train_epoch``/``predict``, epochs.py). A masked lane adds exactly what a zero pad column adds,
+so a row gives bit-identical numbers in either buffer. Each operation does exactly the arithmetic its comment states, element by element in IEEE
 order; the only reordered sum is the dot product of ``_vdot_update`` / ``_vdot`` (a vector of
 partial sums, then a fixed pairwise reduction), which config.py allows for dinp = W @ dz.
 
-Preconditions (the callers' job, checked where the work buffer is made): W is C-contiguous,
-its row length (stride) a multiple of ``lanes(W)``; vectors such as ``dz``/``out`` have at least
-stride elements; rows are in range.
+Preconditions (the callers' job, checked where the work buffer is made): W is C-contiguous
+(row length = stride, any stride); vectors such as ``dz``/``out`` have at least stride elements;
+rows are in range.
 """
 
 from llvmlite import ir
@@ -51,6 +55,47 @@ def _splat(builder, x, vty):
     return builder.shuffle_vector(v, undef, mask)
 
 
+def _masked_fn(builder, vty, store):
+    # llvm.masked.load / llvm.masked.store for vty (opaque pointers)
+    mty = ir.VectorType(ir.IntType(1), vty.count)
+    suffix = f"v{vty.count}{'f32' if isinstance(vty.element, ir.FloatType) else 'f64'}.p0"
+    if store:
+        fty = ir.FunctionType(ir.VoidType(), [vty, vty.as_pointer(), ir.IntType(32), mty])
+        return cgutils.get_or_insert_function(builder.module, fty, f"llvm.masked.store.{suffix}")
+    fty = ir.FunctionType(vty, [vty.as_pointer(), ir.IntType(32), mty, vty])
+    return cgutils.get_or_insert_function(builder.module, fty, f"llvm.masked.load.{suffix}")
+
+
+def _mload(builder, ptr, vty, mask):
+    # the lanes of mask loaded from ptr, the others 0 (never read: no fault past the end)
+    return builder.call(_masked_fn(builder, vty, False),
+                        [ptr, ir.Constant(ir.IntType(32), _align(vty)), mask,
+                         ir.Constant(vty, [0.0] * vty.count)])
+
+
+def _mstore(builder, value, ptr, vty, mask):
+    # the lanes of mask stored at ptr, the others left as they are
+    builder.call(_masked_fn(builder, vty, True),
+                 [value, ptr, ir.Constant(ir.IntType(32), _align(vty)), mask])
+
+
+def _tail(builder, ncols, vty):
+    # (rem, mask): the elements after the last whole vector of a row of ncols, and the lane
+    # mask lane < rem of the partial vector that holds them (all false when rem == 0)
+    i64 = ir.IntType(64)
+    rem = builder.urem(ncols, ir.Constant(ncols.type, vty.count))
+    lanes = ir.Constant(ir.VectorType(i64, vty.count), list(range(vty.count)))
+    mask = builder.icmp_unsigned("<", lanes, _splat(builder, builder.zext(rem, i64)
+                                                    if rem.type != i64 else rem,
+                                                    ir.VectorType(i64, vty.count)))
+    return rem, mask
+
+
+def _ncols(context, builder, aryty, ary_val):
+    ary = context.make_array(aryty)(context, builder, ary_val)
+    return cgutils.unpack_tuple(builder, ary.shape, 2)[1]
+
+
 def _row_base(context, builder, aryty, ary_val, row):
     # element pointer to W[row, 0] and the row's vector count (stride / lanes)
     ary = context.make_array(aryty)(context, builder, ary_val)
@@ -86,6 +131,24 @@ def _hsum(builder, v):
     return builder.extract_element(v, ir.Constant(i32, 0))
 
 
+def _each_vector(context, builder, aryty, ary_val, vty, body):
+    # body(off, load, store) for every whole vector of a row of the 2-d array (off: the first
+    # element's column), then once more, masked, for the partial vector at the end of a row
+    # that is not a whole number of vectors: load(ptr) / store(value, ptr) do the right kind
+    ncols = _ncols(context, builder, aryty, ary_val)
+    nv = builder.udiv(ncols, ir.Constant(ncols.type, vty.count))
+    with cgutils.for_range(builder, nv) as loop:
+        off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+        body(off, lambda p: _vload(builder, p, vty),
+             lambda v, p: _vstore(builder, v, p, vty))
+    rem, mask = _tail(builder, ncols, vty)
+    with builder.if_then(builder.icmp_unsigned("!=", rem, ir.Constant(rem.type, 0)),
+                         likely=False):
+        off = builder.mul(nv, ir.Constant(nv.type, vty.count))
+        body(off, lambda p: _mload(builder, p, vty, mask),
+             lambda v, p: _mstore(builder, v, p, vty, mask))
+
+
 @intrinsic
 def _vaxpy4(typingctx, out, W, i0, i1, i2, i3, x0, x1, x2, x3):
     # out[j] = (((out[j] + x0 * W[i0, j]) + x1 * W[i1, j]) + x2 * W[i2, j]) + x3 * W[i3, j]
@@ -99,17 +162,19 @@ def _vaxpy4(typingctx, out, W, i0, i1, i2, i3, x0, x1, x2, x3):
         o = _data(context, builder, sig.args[0], args[0])
         rows, xs = [], []
         for r in range(4):
-            base, nv = _row_base(context, builder, aryty, args[1], args[2 + r])
+            base, _ = _row_base(context, builder, aryty, args[1], args[2 + r])
             rows.append(base)
             xs.append(_splat(builder, args[6 + r], vty))
-        with cgutils.for_range(builder, nv) as loop:
-            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+
+        def body(off, load, store):
             p = _vec_ptr(builder, o, off, vty)
-            acc = _vload(builder, p, vty)
+            acc = load(p)
             for r in range(4):
-                w = _vload(builder, _vec_ptr(builder, rows[r], off, vty), vty)
+                w = load(_vec_ptr(builder, rows[r], off, vty))
                 acc = builder.fadd(acc, builder.fmul(xs[r], w))
-            _vstore(builder, acc, p, vty)
+            store(acc, p)
+
+        _each_vector(context, builder, aryty, args[1], vty, body)
         return context.get_dummy_value()
 
     return types.none(out, W, i0, i1, i2, i3, x0, x1, x2, x3), codegen
@@ -125,13 +190,15 @@ def _vaxpy(typingctx, out, W, i, x):
         aryty = sig.args[1]
         vty = ir.VectorType(context.get_data_type(aryty.dtype), _lanes_of(aryty.dtype))
         o = _data(context, builder, sig.args[0], args[0])
-        base, nv = _row_base(context, builder, aryty, args[1], args[2])
+        base, _ = _row_base(context, builder, aryty, args[1], args[2])
         xv = _splat(builder, args[3], vty)
-        with cgutils.for_range(builder, nv) as loop:
-            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+
+        def body(off, load, store):
             p = _vec_ptr(builder, o, off, vty)
-            w = _vload(builder, _vec_ptr(builder, base, off, vty), vty)
-            _vstore(builder, builder.fadd(_vload(builder, p, vty), builder.fmul(xv, w)), p, vty)
+            w = load(_vec_ptr(builder, base, off, vty))
+            store(builder.fadd(load(p), builder.fmul(xv, w)), p)
+
+        _each_vector(context, builder, aryty, args[1], vty, body)
         return context.get_dummy_value()
 
     return types.none(out, W, i, x), codegen
@@ -146,14 +213,16 @@ def _vupdate(typingctx, W, i, step, dz):
     def codegen(context, builder, sig, args):
         aryty = sig.args[0]
         vty = ir.VectorType(context.get_data_type(aryty.dtype), _lanes_of(aryty.dtype))
-        base, nv = _row_base(context, builder, aryty, args[0], args[1])
+        base, _ = _row_base(context, builder, aryty, args[0], args[1])
         d = _data(context, builder, sig.args[3], args[3])
         sv = _splat(builder, args[2], vty)
-        with cgutils.for_range(builder, nv) as loop:
-            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+
+        def body(off, load, store):
             p = _vec_ptr(builder, base, off, vty)
-            g = _vload(builder, _vec_ptr(builder, d, off, vty), vty)
-            _vstore(builder, builder.fsub(_vload(builder, p, vty), builder.fmul(sv, g)), p, vty)
+            g = load(_vec_ptr(builder, d, off, vty))
+            store(builder.fsub(load(p), builder.fmul(sv, g)), p)
+
+        _each_vector(context, builder, aryty, args[0], vty, body)
         return context.get_dummy_value()
 
     return types.none(W, i, step, dz), codegen
@@ -164,18 +233,21 @@ def _dot_codegen(update):
         aryty = sig.args[0]
         elem = context.get_data_type(aryty.dtype)
         vty = ir.VectorType(elem, _lanes_of(aryty.dtype))
-        base, nv = _row_base(context, builder, aryty, args[0], args[1])
+        base, _ = _row_base(context, builder, aryty, args[0], args[1])
         d = _data(context, builder, sig.args[-1], args[-1])
         sv = _splat(builder, args[2], vty) if update else None
         acc = cgutils.alloca_once_value(builder, ir.Constant(vty, [0.0] * vty.count))
-        with cgutils.for_range(builder, nv) as loop:
-            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+
+        def body(off, load, store):
+            # a masked lane loads 0 for w and dz: it adds 0 * 0, as a zero pad column does
             p = _vec_ptr(builder, base, off, vty)
-            w = _vload(builder, p, vty)
-            g = _vload(builder, _vec_ptr(builder, d, off, vty), vty)
+            w = load(p)
+            g = load(_vec_ptr(builder, d, off, vty))
             builder.store(builder.fadd(builder.load(acc), builder.fmul(w, g)), acc)
             if update:
-                _vstore(builder, builder.fsub(w, builder.fmul(sv, g)), p, vty)
+                store(builder.fsub(w, builder.fmul(sv, g)), p)
+
+        _each_vector(context, builder, aryty, args[0], vty, body)
         return _hsum(builder, builder.load(acc))
     return codegen
 
@@ -279,7 +351,9 @@ BLOCK = 8  # vectors of out kept in registers while the rows stream past (8 x 64
 def _forward_codegen(union):
     # register-blocked forward: for each block of up to BLOCK vectors of out, the block's
     # partial sums stay in registers while every listed row adds its share; one switch case per
-    # block width (1..BLOCK) so each case has a fixed number of accumulators.
+    # block width (1..BLOCK) and tail flag, so each case has a fixed number of accumulators.
+    # A row that is not a whole number of vectors (the public flat buffer) ends in a partial
+    # vector: the last vector of the last block, loaded and stored with a lane mask.
     # union=False: rows idx[:n] all active: acc += x_i * W[i]
     # union=True: rows idx[:n] are the union of prev's and x's non-zero entries, in order; a row
     # with prev[i] != 0 is first updated, W[i] -= (lr * prev[i]) * dz (masked store: a row that
@@ -302,16 +376,15 @@ def _forward_codegen(union):
         W = context.make_array(W_t)(context, builder, W_a)
         stride0 = cgutils.unpack_tuple(builder, W.strides, 2)[0]
         ncols = cgutils.unpack_tuple(builder, W.shape, 2)[1]
-        nv = builder.udiv(ncols, ir.Constant(i64, n_l))
+        rem, tmask = _tail(builder, ncols, vty)
+        has_tail = builder.icmp_unsigned("!=", rem, ir.Constant(rem.type, 0))
+        # every vector of the row, the partial one included
+        nv = builder.add(builder.udiv(ncols, ir.Constant(i64, n_l)), builder.zext(has_tail, i64))
         wbytes = builder.bitcast(W.data, ir.IntType(8).as_pointer())
         zero = ir.Constant(elem, 0.0)
         if union:
             prev = _data(context, builder, prev_t, prev_a)
             dz = _data(context, builder, dz_t, dz_a)
-            mstore = cgutils.get_or_insert_function(
-                builder.module,
-                ir.FunctionType(ir.VoidType(), [vty, vty.as_pointer(), ir.IntType(32), mty]),
-                f"llvm.masked.store.v{n_l}{'f32' if n_l == 16 else 'f64'}.p0")
         accs = [cgutils.alloca_once(builder, vty) for _ in range(BLOCK)]
         # the row's nv vectors in nblk = ceil(nv / BLOCK) blocks of balanced widths (13 -> 7 + 6,
         # 25 -> 7 + 6 + 6 + 6): no block is left with one lone accumulator whose adds, one per
@@ -328,49 +401,72 @@ def _forward_codegen(union):
             nb = builder.add(base_w, builder.zext(wider, i64))
             v0 = builder.add(builder.mul(b_i, base_w),
                              builder.select(wider, b_i, extra))
+            # the last block of a row with a partial vector: case 2 * width + 1
+            last = builder.icmp_unsigned("==", b_i, builder.sub(nblk, ir.Constant(i64, 1)))
+            tail_here = builder.and_(last, has_tail)
             after = builder.append_basic_block("fwd.after")
-            sw = builder.switch(nb, after)
+            sw = builder.switch(builder.add(builder.mul(nb, ir.Constant(i64, 2)),
+                                            builder.zext(tail_here, i64)), after)
             for k in range(1, BLOCK + 1):
-                case = builder.append_basic_block(f"fwd.nb{k}")
-                sw.add_case(ir.Constant(i64, k), case)
-                builder.position_at_end(case)
-                offs = [builder.mul(builder.add(v0, ir.Constant(i64, j)), ir.Constant(i64, n_l))
-                        for j in range(k)]
-                for j in range(k):
-                    builder.store(_vload(builder, _vec_ptr(builder, out, offs[j], vty), vty),
-                                  accs[j])
-                if union:
-                    dzs = [_vload(builder, _vec_ptr(builder, dz, offs[j], vty), vty)
-                           for j in range(k)]
-                with cgutils.for_range(builder, n) as r:
-                    i = builder.load(builder.gep(idx, [r.index]))
-                    xi = builder.load(builder.gep(x, [i]))
-                    xv = _splat(builder, xi, vty)
-                    rowp = builder.bitcast(builder.gep(wbytes, [builder.mul(i, stride0)]),
-                                           elem.as_pointer())
-                    if union:
-                        p = builder.load(builder.gep(prev, [i]))
-                        pend = _splat(builder, builder.fcmp_unordered("!=", p, zero), mty)
-                        act = _splat(builder, builder.fcmp_unordered("!=", xi, zero), mty)
-                        sv = _splat(builder, builder.fmul(lr, p), vty)
-                    for j in range(k):
-                        wp = _vec_ptr(builder, rowp, offs[j], vty)
-                        w = _vload(builder, wp, vty)
-                        if union:
-                            wn = builder.fsub(w, builder.fmul(sv, dzs[j]))
-                            builder.call(mstore, [wn, wp, ir.Constant(ir.IntType(32),
-                                                                      _align(vty)), pend])
-                            w = builder.select(pend, wn, w)
-                        a = builder.load(accs[j])
-                        a2 = builder.fadd(a, builder.fmul(xv, w))
-                        builder.store(builder.select(act, a2, a) if union else a2, accs[j])
-                for j in range(k):
-                    _vstore(builder, builder.load(accs[j]), _vec_ptr(builder, out, offs[j], vty),
-                            vty)
-                builder.branch(after)
+                for tail in (False, True):
+                    case = builder.append_basic_block(f"fwd.nb{k}{'t' if tail else ''}")
+                    sw.add_case(ir.Constant(i64, 2 * k + tail), case)
+                    builder.position_at_end(case)
+                    _forward_block(builder, k, tail, tmask, union, v0, n, idx, x, out, wbytes,
+                                   stride0, elem, vty, mty, accs, zero,
+                                   (prev, dz, lr) if union else None)
+                    builder.branch(after)
             builder.position_at_end(after)
         return context.get_dummy_value()
     return codegen
+
+
+def _forward_block(builder, k, tail, tmask, union, v0, n, idx, x, out, wbytes, stride0, elem,
+                   vty, mty, accs, zero, pending):
+    # one block of k vectors of out starting at vector v0 (the last one partial if tail): load
+    # the partial sums, let every listed row add its share, store them
+    i64 = ir.IntType(64)
+    n_l = vty.count
+
+    def load(j, p):
+        return _mload(builder, p, vty, tmask) if tail and j == k - 1 else _vload(builder, p, vty)
+
+    def store(j, v, p):
+        if tail and j == k - 1:
+            _mstore(builder, v, p, vty, tmask)
+        else:
+            _vstore(builder, v, p, vty)
+
+    offs = [builder.mul(builder.add(v0, ir.Constant(i64, j)), ir.Constant(i64, n_l))
+            for j in range(k)]
+    for j in range(k):
+        builder.store(load(j, _vec_ptr(builder, out, offs[j], vty)), accs[j])
+    if union:
+        prev, dz, lr = pending
+        dzs = [load(j, _vec_ptr(builder, dz, offs[j], vty)) for j in range(k)]
+    with cgutils.for_range(builder, n) as r:
+        i = builder.load(builder.gep(idx, [r.index]))
+        xi = builder.load(builder.gep(x, [i]))
+        xv = _splat(builder, xi, vty)
+        rowp = builder.bitcast(builder.gep(wbytes, [builder.mul(i, stride0)]), elem.as_pointer())
+        if union:
+            p = builder.load(builder.gep(prev, [i]))
+            pend = _splat(builder, builder.fcmp_unordered("!=", p, zero), mty)
+            act = _splat(builder, builder.fcmp_unordered("!=", xi, zero), mty)
+            sv = _splat(builder, builder.fmul(lr, p), vty)
+        for j in range(k):
+            wp = _vec_ptr(builder, rowp, offs[j], vty)
+            w = load(j, wp)
+            if union:
+                wn = builder.fsub(w, builder.fmul(sv, dzs[j]))
+                _mstore(builder, wn, wp, vty,
+                        builder.and_(pend, tmask) if tail and j == k - 1 else pend)
+                w = builder.select(pend, wn, w)
+            a = builder.load(accs[j])
+            a2 = builder.fadd(a, builder.fmul(xv, w))
+            builder.store(builder.select(act, a2, a) if union else a2, accs[j])
+    for j in range(k):
+        store(j, builder.load(accs[j]), _vec_ptr(builder, out, offs[j], vty))
 
 
 @intrinsic

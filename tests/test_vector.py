@@ -42,12 +42,17 @@ def _unaligned(shape, dtype, rng):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("nv", [1, 2, 3, 7, 8, 9, 13, 17, 25])
-def test_vector_row_operations_equal_numpy_in_the_order_they_state(dtype, nv):
+@pytest.mark.parametrize("partial", [0, 1, 5, -1])
+def test_vector_row_operations_equal_numpy_in_the_order_they_state(dtype, nv, partial):
+    """Rows of whole vectors (the padded work buffer) and rows ending in a partial vector (the
+    public flat buffer: ``partial`` more elements, -1 = one short of a whole vector), whose
+    masked lanes are neither read into a result nor written."""
     rng = np.random.default_rng(nv)
     lanes = 64 // np.dtype(dtype).itemsize
-    S, fan_in = nv * lanes, 12
+    S, fan_in = nv * lanes + partial % lanes - (lanes if partial < 0 else 0), 12
     W = _unaligned((fan_in, S), dtype, rng)
-    out = _unaligned((S,), dtype, rng)
+    guard = _unaligned((S + lanes,), dtype, rng)  # out with one vector of guard elements after it
+    out, guard0 = guard[:S], guard[S:].copy()
     dz = _unaligned((S,), dtype, rng)
     x = ((rng.random(fan_in) < 0.6) * rng.standard_normal(fan_in)).astype(dtype)
     x[[1, 3, 5, 7, 9, 11]] = rng.standard_normal(6)  # the rows used below are non-zero
@@ -83,6 +88,41 @@ def test_vector_row_operations_equal_numpy_in_the_order_they_state(dtype, nv):
         e2 = e2 + x[i] * expect_W[i]
     assert np.array_equal(o1, e1) and np.array_equal(W1, W0)
     assert np.array_equal(o2, e2) and np.array_equal(W2, expect_W)
+    assert np.array_equal(guard[S:], guard0)  # nothing written past the end of out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("fan_out", [1, 10, 16, 21, 200])
+def test_a_row_gives_the_same_numbers_in_the_padded_and_the_public_buffer(dtype, fan_out):
+    """A masked lane adds exactly what a zero pad column adds: the dot products (reordered
+    sums) of a row of the public flat buffer equal those of its padded copy bit for bit."""
+    rng = np.random.default_rng(fan_out)
+    layout, P, _ = make_layout((9, fan_out))
+    params = rng.standard_normal(P).astype(dtype)
+    work, playout, _, _ = workspace.new_work(params, layout)
+    Wp = work[:9 * playout[0, 2]].reshape(9, playout[0, 2])
+    Wf = params[:9 * fan_out].reshape(9, fan_out)
+    dzp = np.zeros(playout[0, 2], dtype)
+    dzp[:fan_out] = rng.standard_normal(fan_out)
+    dzf = dzp[:fan_out].copy()
+    x = rng.standard_normal(9).astype(dtype)
+    idx = np.arange(9, dtype=np.int64)
+    for i in range(9):
+        assert _dot(Wp, i, dzp) == _dot(Wf, i, dzf)
+    op, of = np.zeros(playout[0, 2], dtype), np.zeros(fan_out, dtype)
+    _forward(op, x, idx, 9, Wp)
+    _forward(of, x, idx, 9, Wf)
+    assert np.array_equal(op[:fan_out], of) and not op[fan_out:].any()
+
+
+@numba.njit
+def _dot(W, i, dz):
+    return vector._vdot(W, i, dz)
+
+
+@numba.njit
+def _forward(out, x, idx, n, W):
+    vector._vforward_rows(out, x, idx, n, W)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
