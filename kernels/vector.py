@@ -17,12 +17,29 @@ Preconditions (the callers' job, checked where the work buffer is made): W is C-
 rows are in range.
 """
 
-from llvmlite import ir
+import numba
+from llvmlite import binding, ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
 LINE = 64  # bytes per vector
+
+
+def _masked_stores_are_fast():
+    # AVX-512 stores a vector under a lane mask in one instruction; AVX/AVX2's vmaskmovps/pd
+    # store is microcoded on AMD before Zen 4 (~40 cycles each, measured on Zen 1), and a
+    # generic x86-64 target has no vector mask at all. The CPU is the one Numba compiles for.
+    name = numba.config.CPU_NAME or ""
+    features = numba.config.CPU_FEATURES
+    if features is None:
+        if name and name != "host":
+            return False  # a named CPU (e.g. "generic", as the CI runs): the safe code
+        features = binding.get_host_cpu_features().flatten()
+    return "+avx512f" in features.split(",")
+
+
+MASKED_STORES = _masked_stores_are_fast()
 
 
 def _lanes_of(dtype):
@@ -77,6 +94,33 @@ def _mstore(builder, value, ptr, vty, mask):
     # the lanes of mask stored at ptr, the others left as they are
     builder.call(_masked_fn(builder, vty, True),
                  [value, ptr, ir.Constant(ir.IntType(32), _align(vty)), mask])
+
+
+def _tail_store(builder, value, ptr, vty, mask, rem):
+    # the first rem lanes of value stored at ptr (mask: lane < rem), the others left as they
+    # are: one masked store where that is fast (MASKED_STORES); else the lower half as one
+    # plain half-width store if rem >= half (a 200-float32 row's last 8), and the rest element
+    # by element from a stack copy of the vector (once per row)
+    if MASKED_STORES:
+        _mstore(builder, value, ptr, vty, mask)
+        return
+    i64 = ir.IntType(64)
+    half = vty.count // 2
+    hty = ir.VectorType(vty.element, half)
+    eptr = builder.bitcast(ptr, vty.element.as_pointer())
+    big = builder.icmp_unsigned(">=", rem, ir.Constant(rem.type, half))
+    with builder.if_then(big):
+        low = builder.shuffle_vector(value, value,
+                                     ir.Constant(ir.VectorType(ir.IntType(32), half),
+                                                 list(range(half))))
+        builder.store(low, builder.bitcast(eptr, hty.as_pointer()), align=_align(vty))
+    tmp = cgutils.alloca_once(builder, vty)
+    builder.store(value, tmp, align=_align(vty))
+    src = builder.bitcast(tmp, vty.element.as_pointer())
+    start = builder.select(big, ir.Constant(i64, half), ir.Constant(i64, 0))
+    rem64 = builder.zext(rem, i64) if rem.type != i64 else rem
+    with cgutils.for_range_slice(builder, start, rem64, ir.Constant(i64, 1)) as (k, _):
+        builder.store(builder.load(builder.gep(src, [k])), builder.gep(eptr, [k]))
 
 
 def _tail(builder, ncols, vty):
@@ -146,7 +190,7 @@ def _each_vector(context, builder, aryty, ary_val, vty, body):
                          likely=False):
         off = builder.mul(nv, ir.Constant(nv.type, vty.count))
         body(off, lambda p: _mload(builder, p, vty, mask),
-             lambda v, p: _mstore(builder, v, p, vty, mask))
+             lambda v, p: _tail_store(builder, v, p, vty, mask, rem))
 
 
 @intrinsic
@@ -412,8 +456,8 @@ def _forward_codegen(union):
                     case = builder.append_basic_block(f"fwd.nb{k}{'t' if tail else ''}")
                     sw.add_case(ir.Constant(i64, 2 * k + tail), case)
                     builder.position_at_end(case)
-                    _forward_block(builder, k, tail, tmask, union, v0, n, idx, x, out, wbytes,
-                                   stride0, elem, vty, mty, accs, zero,
+                    _forward_block(builder, k, tail, (tmask, rem), union, v0, n, idx, x, out,
+                                   wbytes, stride0, elem, vty, mty, accs, zero,
                                    (prev, dz, lr) if union else None)
                     builder.branch(after)
             builder.position_at_end(after)
@@ -421,19 +465,21 @@ def _forward_codegen(union):
     return codegen
 
 
-def _forward_block(builder, k, tail, tmask, union, v0, n, idx, x, out, wbytes, stride0, elem,
+def _forward_block(builder, k, tail, partial, union, v0, n, idx, x, out, wbytes, stride0, elem,
                    vty, mty, accs, zero, pending):
-    # one block of k vectors of out starting at vector v0 (the last one partial if tail): load
-    # the partial sums, let every listed row add its share, store them
+    # one block of k vectors of out starting at vector v0 (the last one partial if tail, with
+    # partial = (its lane mask, its length)): load the partial sums, let every listed row add
+    # its share, store them
     i64 = ir.IntType(64)
     n_l = vty.count
+    tmask, rem = partial
 
     def load(j, p):
         return _mload(builder, p, vty, tmask) if tail and j == k - 1 else _vload(builder, p, vty)
 
     def store(j, v, p):
         if tail and j == k - 1:
-            _mstore(builder, v, p, vty, tmask)
+            _tail_store(builder, v, p, vty, tmask, rem)
         else:
             _vstore(builder, v, p, vty)
 
@@ -449,24 +495,53 @@ def _forward_block(builder, k, tail, tmask, union, v0, n, idx, x, out, wbytes, s
         xi = builder.load(builder.gep(x, [i]))
         xv = _splat(builder, xi, vty)
         rowp = builder.bitcast(builder.gep(wbytes, [builder.mul(i, stride0)]), elem.as_pointer())
-        if union:
-            p = builder.load(builder.gep(prev, [i]))
-            pend = _splat(builder, builder.fcmp_unordered("!=", p, zero), mty)
-            act = _splat(builder, builder.fcmp_unordered("!=", xi, zero), mty)
-            sv = _splat(builder, builder.fmul(lr, p), vty)
-        for j in range(k):
-            wp = _vec_ptr(builder, rowp, offs[j], vty)
-            w = load(j, wp)
-            if union:
-                wn = builder.fsub(w, builder.fmul(sv, dzs[j]))
-                _mstore(builder, wn, wp, vty,
-                        builder.and_(pend, tmask) if tail and j == k - 1 else pend)
-                w = builder.select(pend, wn, w)
+        ptrs = [_vec_ptr(builder, rowp, offs[j], vty) for j in range(k)]
+
+        def add(j, w, act=None):
+            # accs[j] += x_i * w (only where act, if given)
             a = builder.load(accs[j])
             a2 = builder.fadd(a, builder.fmul(xv, w))
-            builder.store(builder.select(act, a2, a) if union else a2, accs[j])
+            builder.store(a2 if act is None else builder.select(act, a2, a), accs[j])
+
+        if union:
+            _union_row(builder, k, tail, tmask, xi, i, prev, lr, dzs, ptrs, zero, mty, vty,
+                       load, store, add)
+        else:
+            for j in range(k):
+                add(j, load(j, ptrs[j]))
+
     for j in range(k):
         store(j, builder.load(accs[j]), _vec_ptr(builder, out, offs[j], vty))
+
+
+def _union_row(builder, k, tail, tmask, xi, i, prev, lr, dzs, ptrs, zero, mty, vty, load, store,
+               add):
+    # one row i of the union forward: W[i] -= (lr * prev[i]) * dz if prev[i] != 0 (pending),
+    # then out += x_i * W[i] if x_i != 0 (active); every row of the union is one or both
+    p = builder.load(builder.gep(prev, [i]))
+    act = _splat(builder, builder.fcmp_unordered("!=", xi, zero), mty)
+    sv = _splat(builder, builder.fmul(lr, p), vty)
+    if MASKED_STORES:
+        # every vector stepped and stored under the row's pending mask, then added if active
+        pend = _splat(builder, builder.fcmp_unordered("!=", p, zero), mty)
+        for j in range(k):
+            w = load(j, ptrs[j])
+            wn = builder.fsub(w, builder.fmul(sv, dzs[j]))
+            _mstore(builder, wn, ptrs[j], vty,
+                    builder.and_(pend, tmask) if tail and j == k - 1 else pend)
+            add(j, builder.select(pend, wn, w), act)
+        return
+    # without fast masked stores, a branch per row: a pending row is stepped and stored, then
+    # added if active; any other row of the union is active and only added
+    with builder.if_else(builder.fcmp_unordered("!=", p, zero)) as (then, otherwise):
+        with then:
+            for j in range(k):
+                wn = builder.fsub(load(j, ptrs[j]), builder.fmul(sv, dzs[j]))
+                store(j, wn, ptrs[j])
+                add(j, wn, act)
+        with otherwise:
+            for j in range(k):
+                add(j, load(j, ptrs[j]))
 
 
 @intrinsic

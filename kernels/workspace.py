@@ -88,6 +88,13 @@ def padded_layout(layout, dtype):
     return playout, p, a
 
 
+def flat_playout(layout):
+    """The playout of the public flat buffer itself (stride = fan_out, the public offsets): the
+    compiled epochs run on params, acts and dacts in place with it, no copy (the row operations
+    mask the partial vector at the end of a row)."""
+    return np.ascontiguousarray(layout[:, [0, 1, 1, 2, 3, 4]])
+
+
 def aligned_zeros(n, dtype):
     """(n,) zeros whose first element sits on a 64-byte boundary."""
     dtype = np.dtype(dtype)

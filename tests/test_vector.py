@@ -115,6 +115,51 @@ def test_a_row_gives_the_same_numbers_in_the_padded_and_the_public_buffer(dtype,
     assert np.array_equal(op[:fan_out], of) and not op[fan_out:].any()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("masked", [False, True])
+def test_both_ways_of_storing_a_partial_or_pending_vector_give_the_same_numbers(dtype, masked,
+                                                                                monkeypatch):
+    """vector.MASKED_STORES picks, when the code is generated, masked stores (AVX-512) or a
+    branch per pending row and a partial vector stored in pieces (other CPUs). The choice is
+    forced here in both directions (AVX2 runs masked stores too, slowly), on freshly compiled
+    functions, so whichever CPU runs the tests checks both."""
+    monkeypatch.setattr(vector, "MASKED_STORES", masked)
+
+    @numba.njit
+    def ops(out, x, prev, uidx, un, W, dz, lr, i, step):
+        vector._vforward_union(out, x, prev, uidx, un, W, dz, lr)
+        vector._vupdate(W, i, step, dz)
+        return vector._vdot_update(W, i + 1, step, dz)
+
+    rng = np.random.default_rng(3)
+    lanes = 64 // np.dtype(dtype).itemsize
+    for S in (3, lanes // 2, lanes + 5, 3 * lanes - 1, 2 * lanes):
+        W = rng.standard_normal((9, S + 1)).astype(dtype)[:, :S].copy()
+        W0 = W.copy()
+        guard = rng.standard_normal(S + lanes).astype(dtype)
+        out, g0 = guard[:S], guard.copy()
+        x = ((rng.random(9) < 0.5) * rng.standard_normal(9)).astype(dtype)
+        prev = ((rng.random(9) < 0.5) * rng.standard_normal(9)).astype(dtype)
+        union = np.flatnonzero((x != 0) | (prev != 0)).astype(np.int64)
+        dz = rng.standard_normal(S).astype(dtype)
+        lr, step = dtype(0.01), dtype(0.25)
+        du = ops(out, x, prev, union, len(union), W, dz, lr, 2, step)
+        expect_W = W0.copy()
+        e = g0[:S].copy()
+        for i in union:
+            if prev[i] != 0:
+                expect_W[i] = expect_W[i] - (lr * prev[i]) * dz
+            if x[i] != 0:
+                e = e + x[i] * expect_W[i]
+        old = expect_W[3].copy()
+        expect_W[2] = expect_W[2] - step * dz
+        expect_W[3] = expect_W[3] - step * dz
+        assert np.array_equal(out, e) and np.array_equal(guard[S:], g0[S:])
+        assert np.array_equal(W, expect_W)
+        exact = float(old.astype(np.float64) @ dz.astype(np.float64))
+        assert abs(float(du) - exact) <= 8 * np.finfo(dtype).eps * float(np.abs(old * dz).sum())
+
+
 @numba.njit
 def _dot(W, i, dz):
     return vector._vdot(W, i, dz)
