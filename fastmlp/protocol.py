@@ -42,8 +42,19 @@ class Protocol:
 
     @classmethod
     def _get_param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
+        names = _PARAM_NAMES.get(cls)
+        if names is None:  # once per class: inspect.signature costs more than a small fit
+            sig = inspect.signature(cls.__init__)
+            names = _PARAM_NAMES[cls] = tuple(sorted(p.name for p in sig.parameters.values()
+                                                     if p.name != "self"))
+        return list(names)
+
+    def __setattr__(self, name, value):
+        # a hyperparameter assigned (directly or by set_params) drops the record of checked
+        # settings the small calls use (fastmlp/online.py)
+        if name in _hyperparameters(type(self)):
+            self.__dict__.pop("_online", None)
+        object.__setattr__(self, name, value)
 
     def get_params(self, deep=True):
         return {name: getattr(self, name) for name in self._get_param_names()}
@@ -69,6 +80,7 @@ class Protocol:
         """Pickle without the coefs_/intercepts_ views (pickle would copy them apart from
         params_); __setstate__ re-creates them, so an unpickled model trains what it shows."""
         state = self.__dict__.copy()
+        state.pop("_online", None)  # buffers and checked identities: made again when needed
         if "params_" in state:
             self._sync_params()
             state.pop("coefs_", None)
@@ -122,6 +134,17 @@ class Protocol:
         """The best validation score, or None without validation."""
         self._fitted_layout()
         return max(self.validation_scores_) if self.validation_scores_ else None
+
+
+_PARAM_NAMES = {}  # class -> its sorted hyperparameter names
+_HYPER = {}
+
+
+def _hyperparameters(cls):
+    names = _HYPER.get(cls)
+    if names is None:
+        names = _HYPER[cls] = frozenset(cls._get_param_names())
+    return names
 
 
 def names_of(model, X, reset):
