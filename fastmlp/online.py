@@ -33,10 +33,9 @@ import math
 
 import numpy as np
 
-from . import fitted
 from .backends import get_backend
 from .layout import activation_size, layer_sizes
-from .protocol import training_weights
+from .protocol import RECORDS, training_weights
 from .schedules import learning_rate_at
 from .training import _diverged, optimizer_arguments, sample_weights, weight_penalty, with_note
 
@@ -131,7 +130,7 @@ def _copy(value):
 
 def record(model):
     """The model's valid Online record, or None."""
-    o = model.__dict__.get("_online")
+    o = RECORDS.get(model)
     if o is not None and o.valid_for(model):
         return o
     return None
@@ -139,7 +138,7 @@ def record(model):
 
 def forget(model):
     """Drop the record (a general-path call or a hyperparameter assignment)."""
-    model.__dict__.pop("_online", None)
+    RECORDS.pop(model, None)
 
 
 def same_classes(model, classes):
@@ -147,7 +146,7 @@ def same_classes(model, classes):
     object (with the same contents) that the general path checked last."""
     if classes is None:
         return True
-    o = model.__dict__.get("_online")
+    o = RECORDS.get(model)
     if o is None or o.classes_arg is not classes:
         return False
     if isinstance(classes, np.ndarray):
@@ -167,10 +166,10 @@ def remember(model, settings=None, classes=None):
         if settings.validation_fraction > 0:
             return
     else:
-        old = model.__dict__.get("_online")
+        old = RECORDS.get(model)
         if old is not None and old.settings is not None and old.valid_for(model):
             return  # a training record serves predict too
-    o = model.__dict__["_online"] = Online(model, settings)
+    o = RECORDS[model] = Online(model, settings)
     o.classes_arg = classes
     o.classes_bytes = (classes.tobytes() if isinstance(classes, np.ndarray) else
                        list(classes) if isinstance(classes, (list, tuple)) else None)

@@ -9,6 +9,7 @@ below it are what their ``fit``, ``partial_fit``, ``predict_log_proba`` and ``sc
 
 import inspect
 import warnings
+import weakref
 
 import numpy as np
 
@@ -52,8 +53,8 @@ class Protocol:
     def __setattr__(self, name, value):
         # a hyperparameter assigned (directly or by set_params) drops the record of checked
         # settings the small calls use (fastmlp/online.py)
-        if name in _hyperparameters(type(self)):
-            self.__dict__.pop("_online", None)
+        if RECORDS and name in _hyperparameters(type(self)):
+            RECORDS.pop(self, None)
         object.__setattr__(self, name, value)
 
     def get_params(self, deep=True):
@@ -80,7 +81,6 @@ class Protocol:
         """Pickle without the coefs_/intercepts_ views (pickle would copy them apart from
         params_); __setstate__ re-creates them, so an unpickled model trains what it shows."""
         state = self.__dict__.copy()
-        state.pop("_online", None)  # buffers and checked identities: made again when needed
         if "params_" in state:
             self._sync_params()
             state.pop("coefs_", None)
@@ -136,6 +136,10 @@ class Protocol:
         return max(self.validation_scores_) if self.validation_scores_ else None
 
 
+# the small calls' records (fastmlp/online.py), by model: outside the model's __dict__, so
+# predict leaves the estimator's state as it was (scikit-learn checks that) and a copy or a
+# pickle never carries one
+RECORDS = weakref.WeakKeyDictionary()
 _PARAM_NAMES = {}  # class -> its sorted hyperparameter names
 _HYPER = {}
 

@@ -19,7 +19,8 @@ from .config import jit
 from .loss import loss_forward_backward, weigh_output
 from .prefetch import prefetch_row
 from .rows import _nonzero_rows, _nonzero_union, _row_dot, _update_row, clip_gradient
-from .vector import _vdot, _vdot_update, _vforward_rows, _vforward_union, _vupdate
+from .vector import _vdot, _vdot_update, _vupdate
+from .vforward import _vforward_rows, _vforward_union
 from .workspace import _work_slot, _work_views, copy_back, flat_playout, lanes, new_work
 
 ROW_BLOCK = 128  # rows per block in _forward_pending; ~25 active rows fit in L1

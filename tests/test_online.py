@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastmlp
-from fastmlp import online, training
+from fastmlp import online
 from fastmlp.errors import DivergenceError
 from fastmlp.kernels import epochs
 
@@ -74,7 +74,7 @@ def test_small_calls_train_exactly_as_the_general_path(cls, dtype, kw):
     for a, b in calls:
         fast.partial_fit(X[a:b], y[a:b])
         _general(general, X[a:b], y[a:b])
-        assert "_online" in fast.__dict__  # the fast path kept its record
+        assert online.record(fast) is not None  # the fast path kept its record
     _same(fast, general)
     assert np.array_equal(fast.predict(X[:50]), general.predict(X[:50]))
 
@@ -157,7 +157,7 @@ def test_changed_hyperparameters_and_weights_are_seen():
         m.class_weight[1] = 3.0  # a change in place is compared
         m.coefs_[0][:, :2] = 0.0  # live views: the same buffer
         m.intercepts_[1] = np.full(9, 0.1)  # a replaced array is taken in
-    assert "_online" not in fast.__dict__
+    assert online.record(fast) is None
     for i in range(41, 60):
         fast.partial_fit(X[i:i + 1], y[i:i + 1])
         _general(general, X[i:i + 1], y[i:i + 1])
@@ -168,7 +168,7 @@ def test_the_record_is_not_pickled_and_copies_train_alike():
     m, _, y = _pair(fastmlp.MLPClassifier)
     m.partial_fit(X[40:41], y[40:41])
     for other in (pickle.loads(pickle.dumps(m)), copy.deepcopy(m)):
-        assert "_online" not in other.__dict__
+        assert online.record(other) is None
         for i in range(41, 50):
             other.partial_fit(X[i:i + 1], y[i:i + 1])
     a, b = pickle.loads(pickle.dumps(m)), m
@@ -207,7 +207,7 @@ def test_a_divergence_later_in_a_call_returns_to_the_checkpoint():
 
 def test_ctrl_c_inside_a_small_call_leaves_a_consistent_model(monkeypatch):
     m, ref, y = _pair(fastmlp.MLPClassifier)  # the record and its checkpoint made by then
-    o = m.__dict__["_online"]
+    o = online.RECORDS[m]
     real = o.kernels.train_epoch
 
     class Kernels:
@@ -228,7 +228,7 @@ def test_ctrl_c_inside_a_small_call_leaves_a_consistent_model(monkeypatch):
         for i in range(41, 50):
             m.partial_fit(X[i:i + 1], y[i:i + 1])
     _same(m, ref)  # back at the checkpoint, taken when the record was made
-    assert m.__dict__["_online"] is o
+    assert online.RECORDS[m] is o
     monkeypatch.undo()
     for model in (m, ref):
         for i in range(41, 50):
@@ -239,7 +239,7 @@ def test_ctrl_c_inside_a_small_call_leaves_a_consistent_model(monkeypatch):
 def test_checkpoints_follow_chunk_size():
     m, _, y = _pair(fastmlp.MLPClassifier, chunk_size=8)
     m.partial_fit(X[40:41], y[40:41])
-    o = m.__dict__["_online"]
+    o = online.RECORDS[m]
     assert o.checkpoint["t"] == m.t_
     for i in range(41, 61):
         m.partial_fit(X[i:i + 1], y[i:i + 1])
@@ -257,8 +257,9 @@ def test_weights_made_non_finite_by_the_user_are_still_reported():
 @pytest.mark.parametrize("cls", [fastmlp.MLPClassifier, fastmlp.MLPRegressor])
 def test_small_predicts_equal_the_general_path_and_are_thread_safe(cls):
     m, _, y = _pair(cls)
-    m.predict(X[:1])  # makes the record
-    assert "_online" in m.__dict__
+    before = dict(m.__dict__)
+    m.predict(X[:1])  # makes the record, outside the model's __dict__
+    assert online.record(m) is not None and m.__dict__.keys() == before.keys()
     fast = [m.predict(X[i:i + 3]) for i in range(0, 60, 3)]
     online.forget(m)
     general = [m.predict(X[i:i + 3]) for i in range(0, 60, 3)]

@@ -6,7 +6,7 @@ import numba
 import numpy as np
 import pytest
 
-from fastmlp.kernels import config, epochs, rows, vector, workspace
+from fastmlp.kernels import config, epochs, rows, vecbase, vector, workspace
 from fastmlp.layout import make_layout
 
 from helpers import make_problem
@@ -119,11 +119,11 @@ def test_a_row_gives_the_same_numbers_in_the_padded_and_the_public_buffer(dtype,
 @pytest.mark.parametrize("masked", [False, True])
 def test_both_ways_of_storing_a_partial_or_pending_vector_give_the_same_numbers(dtype, masked,
                                                                                 monkeypatch):
-    """vector.MASKED_STORES picks, when the code is generated, masked stores (AVX-512) or a
+    """vecbase.MASKED_STORES picks, when the code is generated, masked stores (AVX-512) or a
     branch per pending row and a partial vector stored in pieces (other CPUs). The choice is
     forced here in both directions (AVX2 runs masked stores too, slowly), on freshly compiled
     functions, so whichever CPU runs the tests checks both."""
-    monkeypatch.setattr(vector, "MASKED_STORES", masked)
+    monkeypatch.setattr(vecbase, "MASKED_STORES", masked)
 
     @numba.njit
     def ops(out, x, prev, uidx, un, W, dz, lr, i, step):
