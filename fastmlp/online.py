@@ -156,10 +156,11 @@ def remember(model, settings=None, classes=None):
     classifier's partial_fit, checked by that call)."""
     if getattr(model, "feature_names_in_", None) is not None:
         return  # every call checks the names of X: the general path does it
+    fitted_with = settings or getattr(model, "_settings", None)
+    if (fitted_with.backend if fitted_with is not None else model.backend) != "numba":
+        return  # the reference backend's calls stay the reference's (and never load numba)
     if settings is not None:
-        if settings.backend != "numba" or settings.diagnostics or settings.verbose:
-            return
-        if settings.validation_fraction > 0:
+        if settings.diagnostics or settings.verbose or settings.validation_fraction > 0:
             return
     else:
         old = RECORDS.get(model)
