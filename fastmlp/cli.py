@@ -223,13 +223,15 @@ def train(args):
         train_seconds=train_seconds,
         samples_per_second=n_fit * len(history) / train_seconds,
         final_loss=history[-1]["loss"], history=history,
-        compile_seconds=compiled.seconds, compiled=compiled.compiled,
+        compile_seconds=compiled.seconds, compile_cpu_seconds=compiled.cpu_seconds,
+        compiled=compiled.compiled,
         stopped_early=stopped_early, weights_of_epoch=kept_epoch,
         config=config, warnings=health,
     )
     if model.diagnostics_:
         result["diagnostics"] = model.diagnostics_
     failed = None
+    subset = f" (first {len(X_train)} training samples)" if args.train_samples else ""
     try:
         if args.save:
             result["saved"] = model.save(args.save) or args.save
@@ -238,7 +240,7 @@ def train(args):
                 history, y_test, model.predict(X_test), args.plot,
                 labels=np.union1d(model.classes_, y_test),
                 class_names=datasets.CLASS_NAMES.get(kind), diagnostics=model.diagnostics_,
-                title=f"{name}, {_run_name(args, sizes)}")
+                title=f"{name}{subset}\n{_run_name(args, sizes)}", penalty=args.alpha > 0)
     except (OSError, ImportError) as exc:  # checked up front; the disk may still fail
         failed = f"fastmlp: after training: {exc}"
         result["error"] = str(exc)

@@ -87,6 +87,7 @@ def run(args):
     hidden = settings["hidden"]
     result = dict(accuracy=model.score(X, y), final_loss=model.loss_curve_[-1],
                   epochs=model.n_iter_, seconds=seconds, compile_seconds=compiled.seconds,
+                  compile_cpu_seconds=compiled.cpu_seconds,
                   compiled=compiled.compiled,
                   config=dict(network=f"2-{hidden}-2", preset=args.preset,
                               activation=model.activation, output_activation="sigmoid",

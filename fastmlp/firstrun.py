@@ -32,11 +32,14 @@ TINY_ROWS = 64
 @dataclass
 class Compiled:
     """What ``compile_kernels`` did: ``seconds`` it took (compiling, or loading from the cache),
-    whether anything was ``compiled``, and the ``cache`` folder."""
+    whether anything was ``compiled``, the ``cache`` folder, and the CPU seconds this process
+    spent (``cpu_seconds``: the wall time of a machine with a core to spare; Numba compiles on
+    one thread)."""
 
     seconds: float
     compiled: bool
     cache: str = None
+    cpu_seconds: float = 0.0
 
     def line(self):
         """The report line of a run that compiled: 'compiled the kernels in 9.8 s, cached in
@@ -64,7 +67,7 @@ def compile_kernels(run, backend, command, notice=None):
 
     if not backends.compiles(backend):
         return Compiled(0.0, False)  # the reference: nothing to compile
-    tic = time.perf_counter()
+    tic, cpu = time.perf_counter(), time.process_time()
     with backends.watching_compiles(backend, first) as compiles:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -72,7 +75,8 @@ def compile_kernels(run, backend, command, notice=None):
                 run()
             except Exception:  # noqa: BLE001 -- the real run reports it
                 pass
-    return Compiled(time.perf_counter() - tic, bool(compiles), backends.cache_dir(backend))
+    return Compiled(time.perf_counter() - tic, bool(compiles), backends.cache_dir(backend),
+                    time.process_time() - cpu)
 
 
 def tiny_rows(y, n):

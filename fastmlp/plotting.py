@@ -4,6 +4,7 @@ matplotlib is optional (``pip install -e ".[plot]"``); it is imported only when 
 always with the non-interactive Agg backend, so plotting works on servers and in CI.
 """
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,17 @@ def _save(fig, path, plt, dpi=80):
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return str(path)
+
+
+def _title(target, text, fig, suptitle=False):
+    """A title that fits its figure: each line wrapped to the figure's width (the data set and
+    run in a title can be long), at 10 points."""
+    width = max(int(fig.get_figwidth() * 10), 30)
+    text = "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+    if suptitle:
+        target.suptitle(text, fontsize=10)
+    else:
+        target.set_title(text, fontsize=10)
 
 
 def _integer_epochs(ax):
@@ -81,7 +93,7 @@ def _draw_boundary(ax, X, y, xx, yy, proba, title, colorbar=None):
     ax.set_ylim(yy.min(), yy.max())
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    ax.set_title(title)
+    _title(ax, title, ax.figure)
     return artists
 
 
@@ -133,14 +145,14 @@ def learning_gif(X, y, history, path, fps=6, hold=2.0, title=None):
         _log_epochs(ax, len(loss))
     fills = _draw_boundary(ax_b, X, y, xx, yy, frames[0][1], "decision boundary, epoch 1")
     if title:
-        fig.suptitle(title)
+        _title(fig, title, fig, suptitle=True)
     ax_acc.set_title("accuracy 0.000")
     ax_loss.set_title("loss 0.0000")
     fig.tight_layout()
 
     def draw(k):
         nonlocal fills
-        epoch, proba = frames[min(k, len(frames) - 1)]
+        epoch, proba = frames[k]
         acc_line.set_data(epochs[:epoch], acc[:epoch])
         ax_acc.set_title(f"accuracy {acc[epoch - 1]:.3f}")
         loss_line.set_data(epochs[:epoch], loss[:epoch])
@@ -148,14 +160,19 @@ def learning_gif(X, y, history, path, fps=6, hold=2.0, title=None):
         for artist in fills:
             artist.remove()
         fills = _boundary_fill(ax_b, xx, yy, proba)
-        ax_b.set_title(f"decision boundary, epoch {epoch}")
+        _title(ax_b, f"decision boundary, epoch {epoch}", fig)
 
-    # the last frame repeated: Pillow merges identical frames into one shown ``hold`` s longer
-    extra = max(int(round(hold * fps)) - 1, 0)
-    anim = FuncAnimation(fig, draw, frames=len(frames) + extra)
+    class Writer(PillowWriter):  # PillowWriter, the last frame shown ``hold`` s
+        def finish(self):
+            step = int(1000 / self.fps)
+            durations = [step] * (len(self._frames) - 1) + [max(step, int(1000 * hold))]
+            self._frames[0].save(self.outfile, save_all=True, append_images=self._frames[1:],
+                                 duration=durations, loop=0)
+
+    anim = FuncAnimation(fig, draw, frames=len(frames))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    anim.save(str(path), writer=PillowWriter(fps=fps), dpi=80)
+    anim.save(str(path), writer=Writer(fps=fps), dpi=80)
     plt.close(fig)
     return str(path)
 
@@ -185,7 +202,7 @@ def plot_diagnostics(diagnostics, path, title="training diagnostics"):
         ax.set(xlabel="epoch", ylabel=label)
         ax.grid(alpha=0.3)
         _integer_epochs(ax)
-    fig.suptitle(title)
+    _title(fig, title, fig, suptitle=True)
     fig.tight_layout()
     return _save(fig, path, plt)
 
@@ -194,7 +211,7 @@ def plot_curve(values, path, ylabel, title, extra=None, logy=False, label="train
     """PNG of one per-epoch curve (plus optional named extra curves: {label: values});
     ``label`` names the first curve in the legend (shown when there are extra curves)."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6, 3.8) if extra else (5, 3.4))
+    fig, ax = plt.subplots(figsize=(6, 4) if extra else (5, 3.6))
     epochs = np.arange(1, len(values) + 1)
     marker = "o" if len(values) < 30 else None
     ax.plot(epochs, values, label=label if extra else None, marker=marker)
@@ -206,7 +223,7 @@ def plot_curve(values, path, ylabel, title, extra=None, logy=False, label="train
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    _title(ax, title, fig)
     ax.grid(alpha=0.3)
     _integer_epochs(ax)
     fig.tight_layout()
@@ -229,7 +246,7 @@ def plot_confusion_matrix(y_true, y_pred, path, labels=None, title="confusion ma
     ax.set_yticks(ticks, names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title)
+    _title(ax, title, fig)
     top = cm.max() if cm.size else 0
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
@@ -258,7 +275,7 @@ def xor_figures(model, X, y, history, out_dir, gif=False, run=None):
     ``run`` (e.g. '2-10-2 sigmoid, lr 5, l2 0.0001, seed 0') goes into every title beside the
     data set."""
     out = Path(out_dir)
-    data = f"XOR ({len(X)} points)" + (f", {run}" if run else "")
+    data = f"XOR ({len(X)} points)" + (f"\n{run}" if run else "")
     acc = model.score(X, y)
     files = {
         "boundary": plot_decision_boundary(
@@ -273,7 +290,7 @@ def xor_figures(model, X, y, history, out_dir, gif=False, run=None):
     if history.get("diagnostics"):
         files["diagnostics"] = plot_diagnostics(history["diagnostics"],
                                                 out / "xor_diagnostics.png",
-                                                f"{data}: diagnostics per epoch")
+                                                f"{data}\ndiagnostics per epoch")
     if gif:
         files["gif"] = learning_gif(X, y, history, out / "xor_learning.gif", title=data)
     return files
@@ -281,26 +298,29 @@ def xor_figures(model, X, y, history, out_dir, gif=False, run=None):
 
 # what each curve of ``fastmlp train --plot`` is: the training figures are running means over
 # the epoch as the weights moved; the held-out ones are measured once, at the epoch's end
-TRAINING_LOSS = "training: mean over the epoch while it trained (+ penalty)"
+TRAINING_LOSS = "training: mean over the epoch while it trained"
 TRAINING_ACCURACY = "training: share right while the epoch trained"
 AT_THE_END = "{}: at the end of the epoch"
 
 
 def training_figures(history, y_true, y_pred, out_dir, labels=None, prefix="",
-                     class_names=None, diagnostics=None, title=None):
+                     class_names=None, diagnostics=None, title=None, penalty=False):
     """For ``fastmlp train --plot``: loss.png (training loss, with validation and test loss
     where known), accuracy.png (train, test, validation per epoch), diagnostics.png (if
     ``diagnostics``) and confusion_matrix.png on the test set; returns {name: path}. The
-    legends say what each curve measures; ``title`` (the data set and run) heads each figure."""
+    legends say what each curve measures (``penalty``: the training loss includes the weight
+    penalty, the held-out losses never do); ``title`` (the data set and run) heads each
+    figure."""
     out = Path(out_dir)
     head = f"{title}\n" if title else ""
     loss = [h["loss"] for h in history]
     train_acc = [h["train_accuracy"] for h in history]
-    extra = {AT_THE_END.format("test"): [h["test_accuracy"] for h in history
-                                         if "test_accuracy" in h]}
+    extra = {}  # validation first, then test: the same colours as in the loss figure
     if any("validation_score" in h for h in history):
         extra[AT_THE_END.format("validation")] = [h["validation_score"] for h in history
                                                   if "validation_score" in h]
+    extra[AT_THE_END.format("test")] = [h["test_accuracy"] for h in history
+                                        if "test_accuracy" in h]
     extra_loss = {}
     for key, label in (("validation_loss", "validation"), ("test_loss", "test")):
         if history and all(key in h for h in history):
@@ -308,15 +328,14 @@ def training_figures(history, y_true, y_pred, out_dir, labels=None, prefix="",
     files = {
         "loss": plot_curve(loss, out / f"{prefix}loss.png", "mean loss per sample",
                            f"{head}loss per epoch", extra=extra_loss or None,
-                           label=TRAINING_LOSS),
+                           label=TRAINING_LOSS + (" (+ penalty)" if penalty else "")),
         "accuracy": plot_curve(train_acc, out / f"{prefix}accuracy.png", "accuracy",
                                f"{head}accuracy per epoch", extra=extra,
                                label=TRAINING_ACCURACY),
     }
     if diagnostics:
         files["diagnostics"] = plot_diagnostics(diagnostics, out / f"{prefix}diagnostics.png",
-                                                f"{title}: diagnostics per epoch" if title
-                                                else "training diagnostics")
+                                                f"{head}diagnostics per epoch")
     files["confusion_matrix"] = plot_confusion_matrix(
         y_true, y_pred, out / f"{prefix}confusion_matrix.png", labels=labels,
         title=f"{head}confusion matrix (test set)", class_names=class_names)
