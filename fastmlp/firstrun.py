@@ -22,9 +22,11 @@ import numpy as np
 
 from . import backends
 
-# seconds of a cold compile, by command; median of 3 fresh processes each with an empty Numba
-# cache (`python bench/compile_notice.py`, results in bench/results/compile_notice.md)
-MEASURED_SECONDS = {"train": 15.0, "train-batch": 15.0, "xor": 15.0, "predict": 5.0}
+# seconds of a cold compile, by command: the CPU time it took (Numba compiles on one thread, so
+# this is the wait on a machine with a core to spare; longer while other work runs), median of
+# 3 fresh processes each with an empty cache, interleaved: `python bench/compile_notice.py`
+# (bench/results/compile_notice.md; a float64 train measured 22 s like float32)
+MEASURED_SECONDS = {"train": 22.0, "train-batch": 33.0, "xor": 29.0, "predict": 10.0}
 MEASURED_ON = "a 2-core AMD EPYC (Zen 1)"
 TINY_ROWS = 64
 
@@ -52,7 +54,7 @@ def notice_text(command):
     """The line printed when a compile starts: how long it takes here, measured."""
     seconds = MEASURED_SECONDS.get(command, max(MEASURED_SECONDS.values()))
     return (f"compiling the kernels for this machine, once: ~{seconds:.0f} s on {MEASURED_ON} "
-            f"(later runs load them from the cache)")
+            f"with a free core (later runs load them from the cache)")
 
 
 def compile_kernels(run, backend, command, notice=None):

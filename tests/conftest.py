@@ -27,6 +27,10 @@ SLOW = (
     "tests/test_plotting.py::test_xor_cli_gif",
     "tests/test_plotting.py::test_xor_gif_is_the_write_ups_side_by_side_animation",
     "tests/test_plotting.py::test_the_gif_spaces_its_curves_as_its_frames_and_holds_the_last",
+    # sparse input: its own compiled epochs (CSR) for every path and dtype, compiled on first
+    # use; the dense kernels' equality with the reference stays in the fast part
+    "tests/test_csr.py",
+    "tests/test_sparse.py",
     # scikit-learn's estimator checks, a Dask cluster, threads racing a running epoch
     "tests/test_sklearn_compat.py::test_sklearn_check_estimator",
     "tests/test_sklearn_compat.py::test_grid_search_on_a_dask_cluster_matches_the_single_"
