@@ -27,6 +27,8 @@ SLOW = (
     "tests/test_plotting.py::test_xor_cli_gif",
     "tests/test_plotting.py::test_xor_gif_is_the_write_ups_side_by_side_animation",
     "tests/test_plotting.py::test_the_gif_spaces_its_curves_as_its_frames_and_holds_the_last",
+    # strided (non-contiguous) inputs: every epoch compiled once more for that array layout
+    "tests/test_batches.py::test_strided_inputs_give_the_same_numbers",
     # sparse input: its own compiled epochs (CSR) for every path and dtype, compiled on first
     # use; the dense kernels' equality with the reference stays in the fast part
     "tests/test_csr.py",
