@@ -12,10 +12,10 @@ import numpy as np
 
 from . import __version__, backends, datasets, persistence, plotting
 from .errors import ConvergenceWarning
-from .argtypes import parse_positive_int
+from .argtypes import parse_positive_int, printable
 from .backends import NAMES as BACKEND_NAMES
 from .estimators import MLPClassifier
-from .params import PARAMS
+from .params import PARAMS, default_learning_rate
 from .xor import DEFAULTS as XOR_DEFAULTS
 from .xor import PRESETS as XOR_PRESETS
 from .xor import make_xor, train_xor, xor_settings
@@ -90,7 +90,8 @@ def _contradiction(args, given):
            f"{flag} has no effect with --momentum 0 (the default): set the momentum")
           for flag in ("--nesterov", "--no-nesterov")),
         ("--tol", getattr(args, "n_iter_no_change", 1) is None and
-         getattr(args, "epochs", "auto") != "auto",
+         getattr(args, "epochs", "auto") != "auto" and not getattr(args, "early_stopping", 0)
+         and schedule != "adaptive",
          "--tol has no effect without --n-iter-no-change (early stopping) or --epochs auto"),
         ("--gif", getattr(args, "no_plots", False),
          "--gif and --no-plots contradict each other: the GIF is a plot"),
@@ -228,9 +229,10 @@ def train(args):
         solver = ("" if args.solver == "sgd" and args.momentum == 0 else ", adam"
                   if args.solver == "adam" else f", momentum {args.momentum}"
                   f"{' (nesterov)' if args.nesterov else ''}")
-        print(f"{name}: {split} / {len(X_test)} test, network "
-              f"{'-'.join(map(str, sizes))}, {args.activation}, lr {args.lr}{solver}, batch "
-              f"{args.batch_size}, {args.dtype}, backend {args.backend}", file=out)
+        lr = args.lr if args.lr is not None else default_learning_rate(args.solver)
+        print(printable(f"{name}: {split} / {len(X_test)} test, network "
+              f"{'-'.join(map(str, sizes))}, {args.activation}, lr {lr:g}{solver}, batch "
+              f"{args.batch_size}, {args.dtype}, backend {args.backend}", out), file=out)
     history = []
 
     def report(m, info):

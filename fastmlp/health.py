@@ -78,7 +78,8 @@ def collapsed(params, layout, X, Y, activations, classifier):
                     f"row: the units are dead, the network's output no longer depends on its "
                     f"input, and no gradient can revive them; lower learning_rate (or scale X "
                     f"to about unit variance) and refit")
-    if classifier and len(rows) >= MIN_ROWS and Y.shape[1] >= 2:
+    one_hot = bool(np.all(Y[rows].sum(axis=1) == 1))  # not a multilabel indicator matrix
+    if classifier and len(rows) >= MIN_ROWS and Y.shape[1] >= 2 and one_hot:
         target = np.argmax(Y[rows], axis=1)
         share = np.bincount(target, minlength=Y.shape[1]).max() / len(rows)
         if share < 1:

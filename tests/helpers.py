@@ -94,7 +94,8 @@ def run_epoch(backend, p, order, lr=0.05, alpha=0.0, clip_value=0.0, clip_norm=0
 
 VALID_OUTPUTS = [("softmax", "cross_entropy"), ("softmax", "squared_error"),
                  ("sigmoid", "squared_error"), ("identity", "squared_error"),
-                 ("tanh", "squared_error"), ("relu", "squared_error")]
+                 ("tanh", "squared_error"), ("relu", "squared_error"),
+                 ("sigmoid", "cross_entropy")]  # binary cross-entropy per output (multilabel)
 
 # ---------------------------------------------------------------- small estimator problems
 # Three sets of data and estimators, each shared by the estimator-level test files.
