@@ -32,7 +32,7 @@ def test_a_diverged_fit_warns_keeps_its_last_finite_weights_and_scores():
     assert len(found) == 1 and "diverged in epoch 1" in found[0] and "diverged_ is True" in found[0]
     assert m.diverged_ is True and m.n_iter_ == 0 and m.t_ == 0 and m.loss_curve_ == []
     # the weights of the start of epoch 1: the initial ones (a fit at a negligible rate)
-    np.testing.assert_allclose(m.params_, fresh.params_, rtol=1e-12)
+    np.testing.assert_allclose(m.params_, fresh.params_, rtol=1e-12, atol=1e-20)
     assert 0 <= m.score(X, y) <= 1 and np.isfinite(m.predict_proba(X)).all()
 
 
@@ -101,6 +101,6 @@ def test_grid_search_over_learning_rates_finishes_without_failed_fits():
         warnings.simplefilter("always")
         grid.fit(X, y)
     scores = grid.cv_results_["mean_test_score"]
-    assert np.isfinite(scores).all() and grid.best_params_["learning_rate"] in (0.001, 0.01)
+    assert np.isfinite(scores).all() and grid.best_params_["learning_rate"] < 1.0
     assert max(scores) > 0.95 and scores[-1] < 0.9  # the diverged rate scores poorly
     assert any("diverged" in str(w.message) for w in caught)

@@ -201,10 +201,11 @@ def test_divergence_remedies_name_the_targets_for_squared_error():
     X = np.random.default_rng(0).normal(size=(40, 3)) * 100
     with pytest.raises(DivergenceError, match="targets y scaled"):
         MLPRegressor(hidden_layer_sizes=(8,), clip_value=0.0, alpha=0.0, learning_rate=1.0,
-                     epochs=2, random_state=0).fit(X, X[:, 0])
+                     epochs=2, random_state=0, on_divergence="raise",
+                     scale_inputs=False).fit(X, X[:, 0])
     with pytest.raises(DivergenceError) as info:
         MLPClassifier(hidden_layer_sizes=(8,), learning_rate=1e12, epochs=2,
-                      random_state=0).fit(X, (X[:, 0] > 0).astype(int))
+                      random_state=0, on_divergence="raise").fit(X, (X[:, 0] > 0).astype(int))
     assert "targets" not in str(info.value)
 
 

@@ -48,13 +48,13 @@ def test_the_default_learning_rate_follows_the_solver():
     assert MLPClassifier(solver="sgd", momentum=0.9)._resolve().learning_rate == 0.01
 
 
-def test_adam_at_its_default_rate_learns_epoch_after_epoch():
-    # at sgd's 0.01 per-sample Adam got worse every epoch (fastmlp train --solver adam: 70%,
-    # 44%, 32% test accuracy); at 0.001 the loss falls and the fit is accurate
-    X, y = _data(n=300)
-    m = MLPClassifier(solver="adam", epochs=5, random_state=0).fit(X, y)
-    assert all(b < a for a, b in zip(m.loss_curve_, m.loss_curve_[1:])), m.loss_curve_
-    assert m.score(X, y) > 0.9
+def test_adam_at_its_default_rate_learns_mnist():
+    # at sgd's 0.01, per-sample Adam got worse every epoch (fastmlp train --solver adam: 70%,
+    # 44%, 32% test accuracy; on these 3000 rows: 0.70 with the loss stuck near 0.75)
+    from fastmlp.datasets import load_mnist
+    X, y, Xt, yt = load_mnist()
+    m = MLPClassifier(solver="adam", epochs=2, random_state=0).fit(X[:3000], y[:3000])
+    assert m.loss_curve_[-1] < 0.4 and m.score(Xt[:1000], yt[:1000]) > 0.85
 
 
 # ==================================================================== scikit-learn's names
