@@ -49,6 +49,13 @@ def column_rms(X, rows=None):
     return np.sqrt(np.einsum("ij,ij->j", X, X, dtype=np.float64) / X.shape[0])
 
 
+def column_max_abs(X):
+    """The largest |value| of each column of X (dense or CSR), float64."""
+    if sparse.is_sparse(X):
+        return np.asarray(abs(X).max(axis=0).toarray(), np.float64).ravel()
+    return np.abs(np.asarray(X)).max(axis=0).astype(np.float64)
+
+
 def largest_rms(X):
     """The largest root mean square of a feature of X over up to RULE_ROWS evenly spaced rows
     (0 for None)."""
@@ -75,22 +82,23 @@ def statistics(X, sample_weight=None):
     if w is not None:
         keep = np.flatnonzero(w > 0)
         X, w = sparse.take_rows(X, keep), w[keep] / w[keep].max()
+    # per feature, computed on X / max|x| (then scaled back), so that values near the dtype's
+    # limit give finite statistics
+    big = column_max_abs(X)
+    big = np.where(big > 0, big, 1.0)
     if sparse.is_sparse(X):
-        d = X.shape[1]
-        if w is None:
-            sq = np.asarray(X.multiply(X).sum(axis=0), np.float64).ravel() / X.shape[0]
-            m = np.asarray(X.sum(axis=0), np.float64).ravel() / X.shape[0]
-        else:
-            Xw = sys.modules["scipy.sparse"].diags(w) @ X
-            sq = np.asarray(Xw.multiply(X).sum(axis=0), np.float64).ravel() / w.sum()
-            m = np.asarray(Xw.sum(axis=0), np.float64).ravel() / w.sum()
-        mean, var = np.zeros(d), np.maximum(sq - m * m, 0.0)
+        Xn = X.astype(np.float64) @ sys.modules["scipy.sparse"].diags(1 / big)
+        Xw = Xn if w is None else sys.modules["scipy.sparse"].diags(w) @ Xn
+        total = X.shape[0] if w is None else w.sum()
+        sq = np.asarray(Xw.multiply(Xn).sum(axis=0), np.float64).ravel() / total
+        m = np.asarray(Xw.sum(axis=0), np.float64).ravel() / total
+        mean, std = np.zeros(X.shape[1]), np.sqrt(np.maximum(sq - m * m, 0.0)) * big
     else:
-        A = np.asarray(X, np.float64)
+        A = np.asarray(X, np.float64) / big
         mean = np.average(A, axis=0, weights=w)
-        var = np.average((A - mean) ** 2, axis=0, weights=w)
-    scale = np.sqrt(var)
-    return mean, np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+        std = np.sqrt(np.average((A - mean) ** 2, axis=0, weights=w)) * big
+        mean = mean * big
+    return mean, np.where(np.isfinite(std) & (std > 0), std, 1.0)
 
 
 def transform(X, mean, scale):
