@@ -14,7 +14,6 @@ Subclasses differ only through hooks: ``_default_output_activation``/``_default_
 ``_targets`` (y -> the float matrix Y) and ``_check_validation_targets``.
 """
 
-import copy
 import json
 
 import numpy as np
@@ -28,6 +27,7 @@ from .paramdoc import estimator_docstring
 from .params import REGRESSOR_ALPHA, REGRESSOR_CLIP_VALUE, resolve
 from .protocol import (ModelRows, Protocol, accuracy, column_y, data_loss, fit_data, log_proba,
                        names_of, r2, training_weights)
+from .protocol import prepared_copy  # noqa: F401  (fastmlp.gradcheck's, from here)
 from .sklearn_compat import init_arguments, not_fitted_error
 from .training import train
 from .validation import check_array
@@ -44,8 +44,9 @@ class _BaseMLP(Protocol):
 
     def __init__(self, hidden_layer_sizes=D["hidden_layer_sizes"], activation=D["activation"], *,
                  output_activation=D["output_activation"], loss=D["loss"], init=D["init"],
-                 scale_inputs=D["scale_inputs"], learning_rate=D["learning_rate"], lr_schedule=D["lr_schedule"],
-                 power_t=D["power_t"], lr_decay=D["lr_decay"], lr_step=D["lr_step"],
+                 scale_inputs=D["scale_inputs"], learning_rate=D["learning_rate"],
+                 lr_schedule=D["lr_schedule"], power_t=D["power_t"], lr_decay=D["lr_decay"],
+                 lr_step=D["lr_step"],
                  epochs=D["epochs"], batch_size=D["batch_size"], shuffle=D["shuffle"],
                  class_weight=D["class_weight"], alpha=D["alpha"], penalty=D["penalty"],
                  l1_ratio=D["l1_ratio"], clip_value=D["clip_value"], clip_norm=D["clip_norm"],
@@ -111,7 +112,8 @@ class _BaseMLP(Protocol):
         """Hook: refuse targets a warm-started fit could not continue on."""
 
     def fit(self, X, y, sample_weight=None, validation_data=None, epoch_callback=None):
-        """Train from a fresh initialisation for ``epochs`` epochs; returns self.
+        """Train from a fresh initialisation (with warm_start, from the fitted weights) for
+        ``epochs`` epochs; returns self.
 
         sample_weight: optional (n_samples,) weights >= 0 scaling each sample's loss and
         gradient (0 skips a sample); multiplied by ``class_weight`` for a classifier.
@@ -238,17 +240,12 @@ class MLPClassifier(_BaseMLP):
     def _targets(self, y, n, dtype, reset, classes):
         if reset:
             self._multilabel = labels.is_multilabel(y)
-        if getattr(self, "_multilabel", False):
-            Y, y = labels.indicator_targets(y, n, None if reset else len(self.classes_), dtype)
-            if reset:
-                if classes is not None and len(labels.check_classes(classes)) != Y.shape[1]:
-                    raise ValueError(f"classes has {len(classes)} labels, but the multilabel y "
-                                     f"has {Y.shape[1]} columns")
-                self.classes_ = np.arange(Y.shape[1])
+        if getattr(self, "_multilabel", False):  # an indicator matrix: one column per label
+            Y, y = labels.multilabel_targets(y, n, dtype, None if reset else self.classes_,
+                                             classes)
+            self.classes_ = np.arange(Y.shape[1]) if reset else self.classes_
             return Y, y
-        if labels.is_multilabel(y):
-            raise ValueError("y is a multilabel indicator matrix, but this model was fitted on "
-                             "single labels; refit to train a multilabel model")
+        labels.refuse_multilabel(y)
         y = labels.check_labels(column_y(y, type(self).__name__), n)
         if reset:
             self.classes_ = labels.classes_of(y, classes)
@@ -381,18 +378,3 @@ def load(path):
         if isinstance(exc, ValueError) and str(exc).startswith(repr(path)):
             raise
         raise ValueError(f"{path!r} is corrupt: {type(exc).__name__}: {exc}") from None
-
-
-def prepared_copy(model, X, y):
-    """(copy, X, Y, settings): a deep copy of ``model``, initialised from its hyperparameters
-    if it is not fitted, with X and the target matrix Y checked as training would; the model
-    itself is never changed. For tools that run the kernels on a model (gradient checks)."""
-    m = copy.deepcopy(model)
-    settings = m._resolve()
-    first = not hasattr(m, "params_")
-    X, Y, _ = m._prepare_xy(X, y, settings, reset=first)
-    if first:
-        fitted.initialise(m, X.shape[1], Y.shape[1], settings)
-    else:
-        fitted.check_continuation(m, settings, X.shape[1])
-    return m, X, Y, settings

@@ -178,18 +178,30 @@ def is_multilabel(y):
     return bool(np.isin(y, (0, 1)).all())
 
 
-def indicator_targets(y, n, n_labels, dtype):
+def multilabel_targets(y, n, dtype, fitted_classes=None, classes=None):
     """(Y, y): a multilabel y (an indicator matrix: is_multilabel) as the float (n, n_labels)
-    matrix Y of ``dtype``, and as an int array; ``n_labels`` None: any number of labels."""
+    matrix Y of ``dtype``, and as an int array. fitted_classes: the model's classes_ (the
+    number of labels y must have), None at a fresh fit; classes: partial_fit's, if given."""
     if not is_multilabel(y):
         raise ValueError(f"y must be a 2-D 0/1 indicator matrix (n_samples, n_labels) for this "
-                         f"multilabel model, got {np.asarray(y).shape if hasattr(y, '__len__') else y!r}"
-                         f"; refit to train on single labels")
+                         f"multilabel model, got shape {np.shape(y)}; refit to train on "
+                         f"single labels")
     y = np.asarray(y.toarray() if hasattr(y, "toarray") and not isinstance(y, np.ndarray)
                    else y).astype(np.int64)
     if y.shape[0] != n:
         raise ValueError(f"X and y have different numbers of samples: {n} and {y.shape[0]}")
-    if n_labels is not None and y.shape[1] != n_labels:
+    n_labels = y.shape[1] if fitted_classes is None else len(fitted_classes)
+    if y.shape[1] != n_labels:
         raise ValueError(f"y has {y.shape[1]} labels (columns), but the model was fitted with "
                          f"{n_labels}")
+    if classes is not None and len(check_classes(classes)) != n_labels:
+        raise ValueError(f"classes has {len(classes)} labels, but the multilabel y has "
+                         f"{n_labels} columns")
     return np.ascontiguousarray(y, dtype=dtype), y
+
+
+def refuse_multilabel(y):
+    """ValueError for an indicator matrix given to a model fitted on single labels."""
+    if is_multilabel(y):
+        raise ValueError("y is a multilabel indicator matrix, but this model was fitted on "
+                         "single labels; refit to train a multilabel model")

@@ -7,6 +7,7 @@ log-probabilities and weighted scores.
 below it are what their ``fit``, ``partial_fit``, ``predict_log_proba`` and ``score`` call.
 """
 
+import copy
 import inspect
 import warnings
 
@@ -274,3 +275,18 @@ def r2(pred, y, sample_weight):
     ss_tot = (w[:, None] * (y - np.average(y, axis=0, weights=w)) ** 2).sum(axis=0)
     r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
     return float(r2.mean())
+
+
+def prepared_copy(model, X, y):
+    """(copy, X, Y, settings): a deep copy of ``model``, initialised from its hyperparameters
+    if it is not fitted, with X and the target matrix Y checked as training would; the model
+    itself is never changed. For tools that run the kernels on a model (gradient checks)."""
+    m = copy.deepcopy(model)
+    first = not hasattr(m, "params_")
+    settings = m._resolve(y if first else None)
+    X, Y, _ = m._prepare_xy(X, y, settings, reset=first)
+    if first:
+        fitted.initialise(m, X.shape[1], Y.shape[1], settings)
+    else:
+        fitted.check_continuation(m, settings, X.shape[1])
+    return m, X, Y, settings

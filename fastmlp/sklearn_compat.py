@@ -20,7 +20,8 @@ def sklearn_tags(estimator, kind):
         estimator_type=kind,
         target_tags=TargetTags(required=True, multi_output=(kind == "regressor"),
                                single_output=True),
-        classifier_tags=ClassifierTags(multi_class=True) if kind == "classifier" else None,
+        classifier_tags=(ClassifierTags(multi_class=True, multi_label=True)
+                         if kind == "classifier" else None),
         regressor_tags=RegressorTags() if kind == "regressor" else None,
         input_tags=InputTags(two_d_array=True, sparse=True),
         # per-sample SGD from a seeded initialisation: repeatable with random_state set
