@@ -85,6 +85,10 @@ def transform_inputs(model, X, check=False):
     mean = getattr(model, "_x_mean", None)
     if mean is None:
         return X
+    if X.shape[1] != mean.shape[0]:  # never broadcast a wrong number of features
+        raise ValueError(f"X has {X.shape[1]} features, but {type(model).__name__} is expecting "
+                         f"{mean.shape[0]} features as input (it was fitted with "
+                         f"{mean.shape[0]})")
     with np.errstate(over="ignore", invalid="ignore"):
         out = scaling.transform(X, mean, model._x_scale)
     values = out.data if hasattr(out, "indptr") else out

@@ -163,7 +163,8 @@ def is_multilabel(y):
         return False
     shape = getattr(y, "shape", None)
     if shape is None:
-        if not isinstance(y, (list, tuple)) or not y or not isinstance(y[0], (list, tuple)):
+        if not isinstance(y, (list, tuple)) or not y or not isinstance(y[0], (list, tuple,
+                                                                           np.ndarray)):
             return False
         try:
             y = np.asarray(y)

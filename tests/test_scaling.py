@@ -124,3 +124,15 @@ def test_the_rule():
     assert scaling.wanted("auto", rng.random((100, 5)) + 100)  # far from 0
     assert not scaling.wanted("auto", rng.random((10, 5)) * 100)  # too few rows to tell
     assert scaling.wanted(True, rng.random((10, 5))) and not scaling.wanted(False, 100 + rng.random((100, 5)))
+
+
+def test_a_wrong_number_of_features_is_refused_not_broadcast():
+    # (X - mean) with one column fewer would broadcast a (n, 1) X to (n, 2)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 2)) * 10, np.arange(60) % 2
+    m = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+    m.partial_fit(X, y, classes=[0, 1])
+    assert m._x_mean is not None
+    for call in (lambda A: m.partial_fit(A, y), m.predict, lambda A: fitted.transform_inputs(m, A)):
+        with pytest.raises(ValueError, match="X has 1 features, but MLPClassifier is expecting 2"):
+            call(X[:, :1])

@@ -231,6 +231,10 @@ def test_a_multilabel_indicator_y_trains_sigmoid_outputs():
     proba = m.predict_proba(X)
     assert proba.shape == (200, 3) and not np.allclose(proba.sum(axis=1), 1)
     assert m.score(X, Y) > 0.85  # every label of a row right
+    for same in (Y.tolist(), list(Y)):  # lists of rows are indicator matrices too
+        np.testing.assert_array_equal(
+            MLPClassifier(hidden_layer_sizes=(16,), random_state=0).fit(X, same).predict(X),
+            m.predict(X))
     np.testing.assert_array_equal(m.predict(X), (proba > 0.5).astype(int))
     # the loss is the binary cross-entropy of each output
     out = np.clip(proba.astype(np.float64), 1e-300, 1 - 1e-16)
