@@ -32,10 +32,12 @@ def test_train_exposes_exactly_the_parameter_table():
     t = _train_parser()
     options = {s for a in t._actions for s in a.option_strings if s.startswith("--")}
     options -= NOT_HYPERPARAMETERS
-    options -= {"--no-shuffle", "--no-diagnostics", "--no-nesterov"}  # the negative halves
+    options -= {"--no-shuffle", "--no-diagnostics", "--no-nesterov",
+                "--no-early-stopping"}  # the negative halves
     assert options == {p.cli for p in PARAMS if p.cli}
-    # every hyperparameter is on the command line except verbose (which --quiet turns off)
-    assert [p.name for p in PARAMS if not p.cli] == ["verbose"]
+    # every hyperparameter is on the command line except warm_start (one fit per run) and
+    # verbose (which --quiet turns off)
+    assert [p.name for p in PARAMS if not p.cli] == ["warm_start", "verbose"]
 
 
 def test_train_options_take_choices_and_defaults_from_their_one_home():
