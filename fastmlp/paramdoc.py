@@ -45,7 +45,10 @@ Attributes
 coefs_, intercepts_ : lists of arrays
     Weights ``(fan_in, fan_out)`` and biases per layer: views into ``params_``.
 loss_curve_, accuracy_curve_, validation_scores_ : lists of float
-    Per epoch: training loss (penalty included), training accuracy, validation score.
+    Per epoch: training loss (penalty included), training accuracy, validation score
+    (validation_scores_ is None without validation, as in scikit-learn).
+diverged_ : bool
+    Whether the last fit/partial_fit diverged (see on_divergence).
 diagnostics_ : dict of lists
     With ``diagnostics=True``: per epoch and per layer ``grad_norm``, ``weight_norm``,
     ``update_ratio`` and ``inactive`` (see fastmlp/diagnostics.py); empty otherwise.

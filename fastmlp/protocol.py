@@ -61,7 +61,8 @@ class Protocol:
             if key not in valid and key not in ALIASES:
                 raise ValueError(f"Invalid parameter {key!r}{sklearn_hint(key)} for "
                                  f"{type(self).__name__}; valid parameters are {valid}")
-        for key, value in set_params_arguments(type(self).__name__, params).items():
+        for key, value in set_params_arguments(type(self).__name__, params,
+                                               getattr(self, "learning_rate", None)).items():
             setattr(self, key, value)
         return self
 

@@ -139,16 +139,17 @@ def init_arguments(owner, values, defaults):
     return _aliases(owner, values, given)
 
 
-def set_params_arguments(owner, params):
+def set_params_arguments(owner, params, current_rate=None):
     """set_params' keyword arguments with fastmlp's names only: as ``init_arguments``, and
     learning_rate=<schedule name> sets lr_schedule, keeping the rate (scikit-learn's
-    learning_rate_init) as it is."""
+    learning_rate_init) as it is -- unless ``current_rate`` (the model's learning_rate) is a
+    schedule name itself, which the new one then replaces."""
     params = dict(params)
 
     def given(name):
         return name in params
 
-    if is_schedule_name(params.get("learning_rate")):
+    if is_schedule_name(params.get("learning_rate")) and not is_schedule_name(current_rate):
         _schedule(owner, params, params.pop("learning_rate"), given)
     return _aliases(owner, params, given)
 

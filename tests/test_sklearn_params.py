@@ -80,6 +80,8 @@ def test_learning_rate_names_the_schedule_as_in_scikit_learn():
     assert (s.lr_schedule, s.learning_rate) == ("invscaling", 0.01)
     m = MLPClassifier(learning_rate=0.3).set_params(learning_rate="adaptive")
     assert (m.lr_schedule, m.learning_rate) == ("adaptive", 0.3)  # the rate stays, as in sklearn
+    alone.set_params(learning_rate="adaptive")  # a schedule name replaces a schedule name
+    assert alone._resolve().lr_schedule == "adaptive"
 
 
 @pytest.mark.parametrize("kw", [dict(epochs=3, max_iter=5), dict(learning_rate=0.1,
