@@ -18,10 +18,10 @@ from . import __version__, clixor, datasets, firstrun, plotting, usemodel
 from .clicheck import contradiction, output_problem, plotting_available, plural
 from .cliparse import Parser
 from .errors import ConvergenceWarning
-from .argtypes import parse_positive_int
+from .argtypes import parse_positive_int, printable
 from .estimators import MLPClassifier
 from .params import AUTO_PATIENCE, MAX_AUTO_EPOCHS, MIN_AUTO_EPOCHS, PARAMS, SAMPLE_BUDGET
-from .params import auto_epochs
+from .params import auto_epochs, default_learning_rate
 
 # the hyperparameters `fastmlp train` exposes: every one of the table except verbose (--quiet)
 CLI_PARAMS = tuple(p for p in PARAMS if p.cli is not None)
@@ -145,9 +145,10 @@ def train(args):
         solver = ("" if args.solver == "sgd" and args.momentum == 0 else ", adam"
                   if args.solver == "adam" else f", momentum {args.momentum}"
                   f"{' (nesterov)' if args.nesterov else ''}")
-        print(f"{name}: {split} / {len(X_test)} test, network "
-              f"{'-'.join(map(str, sizes))}, {args.activation}, lr {args.lr}{solver}, batch "
-              f"{args.batch_size}, {args.dtype}, backend {args.backend}", file=out)
+        lr = args.lr if args.lr is not None else default_learning_rate(args.solver)
+        print(printable(f"{name}: {split} / {len(X_test)} test, network "
+              f"{'-'.join(map(str, sizes))}, {args.activation}, lr {lr:g}{solver}, batch "
+              f"{args.batch_size}, {args.dtype}, backend {args.backend}", out), file=out)
     history = []
 
     def report(m, info):
