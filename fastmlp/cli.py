@@ -45,6 +45,9 @@ CLI_HELP = {
     "n_iter_no_change": "early stopping: stop after K epochs without improvement of the "
                         "validation accuracy (with --validation-fraction; the best epoch's "
                         "weights are kept) or else of the training loss",
+    "on_divergence": "when the loss, weights or outputs become NaN or infinite: 'raise' (the "
+                     "command line's default) stops with an error naming the epoch and "
+                     "sample; 'warn' keeps the last finite weights, stops and warns",
     "tol": "smallest improvement that resets the patience of --n-iter-no-change and of "
            "--epochs auto (default 1e-4)",
     "diagnostics": "print gradient norms, update/weight ratios and inactive hidden units per "
@@ -286,7 +289,8 @@ def _early_stop_note(model, stopped_early, kept_epoch, args):
 
 def _run_name(args, sizes):
     """'784-200-200-10 relu, lr 0.01, batch 1, seed 0': the run, for figure titles."""
-    return (f"{'-'.join(map(str, sizes))} {args.activation}, lr {args.lr:g}, batch "
+    lr = args.lr if args.lr is not None else default_learning_rate(args.solver)
+    return (f"{'-'.join(map(str, sizes))} {args.activation}, lr {lr:g}, batch "
             f"{args.batch_size}, {args.solver}, seed {args.seed}")
 
 
