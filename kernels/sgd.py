@@ -18,7 +18,7 @@ import numpy as np
 from .batches import MAX_BATCH, _train_batches
 from .clipnorm import _train_per_sample_clip_norm
 from .config import jit
-from .epochs import _train_per_sample, argmax_equal
+from .epochs import _train_momentum_per_sample, _train_per_sample, argmax_equal
 from .loss import loss_forward_backward, weigh_output
 from .codes import ADAM, SGD
 from .inputs import _clear_input, _list_input, _prefetch_input
@@ -42,14 +42,13 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     # compiled functions rather than one with every path: a first fit with the default batch
     # size 1 then compiles only the per-sample path (a cold start ~1/3 shorter).
     _check_buffers(params, X, sample_weight, solver, momentum, velocity, sq_avg, step)
-    if (solver == SGD and momentum > 0 and batch_size == 1 and alpha == 0 and l1 == 0 and
+    if (solver == SGD and 0 < momentum < 1 and batch_size == 1 and alpha == 0 and l1 == 0 and
             clip_norm == 0):
-        # per-sample momentum without a penalty: layer 0's rows with a zero input are stepped
-        # lazily (see _epoch_momentum_lazy)
-        last = np.zeros(layout[0, 0], np.int64)
-        return _epoch_momentum_lazy(params, grads, acts, dacts, X, Y, order, layout,
-                                    activations, loss, lr, clip_value, sample_weight, momentum,
-                                    nesterov, velocity, last)
+        # per-sample momentum without a penalty: the per-sample epoch in momentum's (q, u)
+        # form, where a row with a zero input costs nothing (epochs.py, lazy.py)
+        return _train_momentum_per_sample(params, velocity, acts, dacts, X, Y, order, layout,
+                                          activations, loss, lr, clip_value, sample_weight,
+                                          momentum, nesterov)
     if solver == SGD and momentum == 0:
         if batch_size == 1 and clip_norm == 0:
             return _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss,
