@@ -359,7 +359,7 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
             mt *= mu
     if pending:
         _apply_pending(work, uwork, playout, X[prev], pidx, dz0, plr, plru, clip_value)
-    if scaled:
+    if scaled and s != 1.0:
         fold_scale(work, playout, s)
     if mom:
         momentum_from_qu(work, uwork, c, mt)
@@ -384,7 +384,10 @@ def _train_momentum_per_sample(params, velocity, acts, dacts, X, Y, order, layou
                                loss, lr, clip_value, sample_weight, momentum, nesterov):
     # train_epoch at batch size 1 for SGD with momentum (0 < momentum < 1), no penalty, no
     # clip_norm: params and velocity copied into padded work buffers, the per-sample epoch in
-    # momentum's (q, u) form (lazy.py), both copied back
+    # momentum's (q, u) form (lazy.py), both copied back (no samples: nothing to do, and the
+    # round trip through the form would round the weights)
+    if order.shape[0] == 0:
+        return 0.0, 0, 0
     work, playout, acts_p, dacts_p = new_work(params, layout)
     uwork = new_work(velocity, layout)[0]
     zero = lr - lr
