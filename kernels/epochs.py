@@ -23,9 +23,10 @@ from .loss import loss_forward_backward, weigh_output
 from .prefetch import prefetch_row
 from .rows import _nonzero_rows, _nonzero_union, _row_dot, _update_row, clip_gradient
 from .lazy import (MT_MIN, S_MIN, backward_scaled_clip_rows, decay_bound_holds, fold_scale,
-                   momentum_constant, momentum_from_qu, momentum_renorm, momentum_to_qu)
+                   form_begin, form_finish, momentum_constant, momentum_from_qu, momentum_renorm,
+                   momentum_to_qu)
 from .vector import _vdot, _vdot_update, _vforward_rows, _vforward_union, _vupdate
-from .workspace import _work_slot, _work_views, copy_back, copy_params_back, lanes, new_work
+from .workspace import _work_slot, _work_views, copy_back, lanes, new_work
 
 ROW_BLOCK = 128  # rows per block in _forward_pending; ~25 active rows fit in L1
 
@@ -114,31 +115,6 @@ def _backward_sgd_rows(dinp, dz, inp, idx, nnz, W, inp_relu, lr, alpha, l1, clip
 
 
 @jit
-def _begin(out, b, s):
-    # a layer's output before its rows are added: the bias, or 0 in the scaled form (s != 1),
-    # whose b + s * (inp @ V) is made by _finish
-    if s == 1.0:
-        for j in range(out.shape[0]):
-            out[j] = b[j]
-    else:
-        for j in range(out.shape[0]):
-            out[j] = 0
-
-
-@jit
-def _finish(out, b, outu, s, kd, mom):
-    # out: (stride,) holding b + inp @ W (plain), inp @ V (scaled form, s != 1) or
-    # b_q + inp @ Q (momentum's form, mom; outu holds b_u + inp @ U): the layer's pre-activation
-    if mom:
-        for j in range(out.shape[0]):
-            out[j] -= kd * outu[j]
-    elif s != 1.0:
-        sd = out.dtype.type(s)
-        for j in range(out.shape[0]):
-            out[j] = b[j] + sd * out[j]
-
-
-@jit
 def _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, first, uwork, uacc, s,
                     kd):
     # forward of x through layers first, ..., L - 1 (the earlier ones' outputs already in acts):
@@ -158,9 +134,9 @@ def _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, first, 
         for part in range(2 if mom else 1):  # momentum: the q rows, then the u rows
             Wp, bp = (W, b) if part == 0 else _work_views(uwork, playout, l)
             outp = out if part == 0 else _work_slot(uacc, playout, l)
-            _begin(outp, bp, s)
+            form_begin(outp, bp, s)
             _vforward_rows(outp, inp, rows, nnz[l], Wp)
-        _finish(out, b, _work_slot(uacc, playout, l), s, kd, mom)
+        form_finish(out, b, _work_slot(uacc, playout, l), s, kd, mom)
         activation_forward(out[:fan_out], activations[l])
 
 
@@ -276,13 +252,13 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
                 Wp, bp = (W, b) if part == 0 else _work_views(uwork, playout, 0)
                 outp = out if part == 0 else _work_slot(uacc, playout, 0)
                 lrp = plr if part == 0 else plru
-                _begin(outp, bp, s)
+                form_begin(outp, bp, s)
                 if union:
                     _vforward_union(outp, x, X[prev], idx, n, Wp, dz0, lrp)
                 else:
                     _forward_pending(outp, x, idx, n, Wp, X[prev], pidx, pnnz, dz0, lrp,
                                      clip_value)
-            _finish(out, b, _work_slot(uacc, playout, 0), s, kd, mom)
+            form_finish(out, b, _work_slot(uacc, playout, 0), s, kd, mom)
             nnz[0] = n  # layer 0's rows are not used again when its step is deferred
             activation_forward(out[:playout[0, 1]], activations[0])
             first = 1
@@ -377,25 +353,6 @@ def _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, los
                                lr, alpha, l1, clip_value, sample_weight, lazy_decay,
                                work[:0], lr - lr, False)
     copy_back(params, acts, dacts, layout, work, acts_p, dacts_p, playout)
-    return result
-
-
-def _train_momentum_per_sample(params, velocity, acts, dacts, X, Y, order, layout, activations,
-                               loss, lr, clip_value, sample_weight, momentum, nesterov):
-    # train_epoch at batch size 1 for SGD with momentum (0 < momentum < 1), no penalty, no
-    # clip_norm: params and velocity copied into padded work buffers, the per-sample epoch in
-    # momentum's (q, u) form (lazy.py), both copied back (no samples: nothing to do, and the
-    # round trip through the form would round the weights)
-    if order.shape[0] == 0:
-        return 0.0, 0, 0
-    work, playout, acts_p, dacts_p = new_work(params, layout)
-    uwork = new_work(velocity, layout)[0]
-    zero = lr - lr
-    result = _epoch_per_sample(work, playout, acts_p, dacts_p, X, Y, order, activations, loss,
-                               lr, zero, zero, clip_value, sample_weight, False, uwork,
-                               momentum, nesterov)
-    copy_back(params, acts, dacts, layout, work, acts_p, dacts_p, playout)
-    copy_params_back(velocity, layout, uwork, playout)
     return result
 
 

@@ -38,6 +38,31 @@ MT_MIN = 2.0 ** -40  # momentum's mu**t is folded into u below this
 
 
 @jit
+def form_begin(out, b, s):
+    # a layer's output before its rows are added: the bias, or 0 in the scaled form (s != 1),
+    # whose b + s * (inp @ V) is made by form_finish
+    if s == 1.0:
+        for j in range(out.shape[0]):
+            out[j] = b[j]
+    else:
+        for j in range(out.shape[0]):
+            out[j] = 0
+
+
+@jit
+def form_finish(out, b, outu, s, kd, mom):
+    # out: (stride,) holding b + inp @ W (plain), inp @ V (scaled form, s != 1) or
+    # b_q + inp @ Q (momentum's form, mom; outu holds b_u + inp @ U): the layer's pre-activation
+    if mom:
+        for j in range(out.shape[0]):
+            out[j] -= kd * outu[j]
+    elif s != 1.0:
+        sd = out.dtype.type(s)
+        for j in range(out.shape[0]):
+            out[j] = b[j] + sd * out[j]
+
+
+@jit
 def decay_bound_holds(work, playout, alpha, clip_value):
     # True if |alpha * w| <= clip_value for every weight (not the biases) of every layer: then
     # a weight whose input is 0 gets clip(alpha * w) = alpha * w, the plain decay

@@ -2,13 +2,15 @@
 compiled call, and the general mini-batch epoch.
 
 The Python loop around ``train_epoch`` does epochs, shuffling, schedules and progress; this
-module only picks the compiled epoch: per-sample SGD (epochs.py; with clip_norm, no weights and
-neither a penalty nor clip_value: clipnorm.py), mini-batches without weight decay or clip_norm
-(batches.py), or the general epoch below (weight decay, clip_norm, batches beyond
-batches.MAX_BATCH, and every batch size of SGD with momentum and of Adam) on the public flat
-buffers; and the per-sample momentum epoch without penalty or clip_norm, which steps the rows
-of W0 whose input is zero lazily (_epoch_momentum_lazy). No allocation per sample and no
-RNG: the caller passes buffers and the order.
+module only picks the compiled epoch: per-sample SGD (epochs.py, an L2 penalty alone in its
+lazy scaled form; with clip_norm, no weights and neither a penalty nor clip_value: clipnorm.py)
+and per-sample SGD with momentum without a penalty or clip_norm (the same epoch, in momentum's
+lazy (q, u) form: lazy.py), mini-batches without weight decay or clip_norm (batches.py), or the
+general epoch below (weight decay at batch sizes > 1 and L1 at any, clip_norm, batches beyond
+batches.MAX_BATCH, every batch size of Adam, and SGD with momentum otherwise) on the public flat
+buffers. ``_epoch_momentum_lazy`` (per-sample momentum on the public buffers, the rows of W0
+whose input is zero caught up lazily) serves CSR input (csr.py). No allocation per sample and
+no RNG: the caller passes buffers and the order.
 """
 
 import math
@@ -18,13 +20,14 @@ import numpy as np
 from .batches import MAX_BATCH, _train_batches
 from .clipnorm import _train_per_sample_clip_norm
 from .config import jit
-from .epochs import _train_momentum_per_sample, _train_per_sample, argmax_equal
+from .epochs import _epoch_per_sample, _train_per_sample, argmax_equal
 from .loss import loss_forward_backward, weigh_output
 from .codes import ADAM, SGD
 from .inputs import _clear_input, _list_input, _prefetch_input
 from .network import _backward_sample, _forward_listed, _idx_offset, layer_slice
 from .rows import clip_gradient
 from .updates import _mark_rows, _sgd_update_rows, optimizer_update, sgd_update
+from .workspace import copy_back, copy_params_back, new_work
 
 
 def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
@@ -67,6 +70,25 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
                                loss, lr, alpha, l1, clip_value, clip_norm, batch_size,
                                sample_weight, solver, momentum, nesterov, beta_1, beta_2,
                                epsilon, velocity, sq_avg, step)
+
+
+def _train_momentum_per_sample(params, velocity, acts, dacts, X, Y, order, layout, activations,
+                               loss, lr, clip_value, sample_weight, momentum, nesterov):
+    # train_epoch at batch size 1 for SGD with momentum (0 < momentum < 1), no penalty, no
+    # clip_norm: params and velocity copied into padded work buffers, the per-sample epoch in
+    # momentum's (q, u) form (lazy.py), both copied back (no samples: nothing to do, and the
+    # round trip through the form would round the weights)
+    if order.shape[0] == 0:
+        return 0.0, 0, 0
+    work, playout, acts_p, dacts_p = new_work(params, layout)
+    uwork = new_work(velocity, layout)[0]
+    zero = lr - lr
+    result = _epoch_per_sample(work, playout, acts_p, dacts_p, X, Y, order, activations, loss,
+                               lr, zero, zero, clip_value, sample_weight, False, uwork,
+                               momentum, nesterov)
+    copy_back(params, acts, dacts, layout, work, acts_p, dacts_p, playout)
+    copy_params_back(velocity, layout, uwork, playout)
+    return result
 
 
 def _check_buffers(params, X, sample_weight, solver, momentum, velocity, sq_avg, step):

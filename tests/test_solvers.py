@@ -223,10 +223,10 @@ def lazy_problem(dtype, seed=0):
 @pytest.mark.parametrize("clip_value", [0.0, 0.05])
 def test_lazy_momentum_is_within_the_tolerances_of_the_step_by_step_reference(dtype, nesterov,
                                                                                clip_value):
-    """train_epoch at batch size 1 with momentum and no penalty steps the zero-input rows of W0
-    lazily (sgd._epoch_momentum_lazy): exact in real arithmetic, so it must stay within the
-    epoch tolerances of the reference (which steps every parameter every sample) and of the
-    general epoch (the same kernels, stepping densely) over several chained calls."""
+    """train_epoch at batch size 1 with momentum and no penalty leaves the zero-gradient rows
+    alone (momentum's (q, u) form, kernels/lazy.py): exact in real arithmetic, so it must stay
+    within the epoch tolerances of the reference (which steps every parameter every sample)
+    and of the general epoch (the same kernels, stepping densely) over several chained calls."""
     from fastmlp.kernels import sgd
     p = lazy_problem(dtype)
     order = np.random.default_rng(1).permutation(300)
