@@ -23,8 +23,8 @@ from .loss import loss_forward_backward, weigh_output
 from .prefetch import prefetch_row
 from .rows import _nonzero_rows, _nonzero_union, _row_dot, _update_row, clip_gradient
 from .lazy import (MT_MIN, S_MIN, backward_scaled_clip_rows, decay_bound_holds, fold_scale,
-                   form_begin, form_finish, momentum_constant, momentum_from_qu, momentum_renorm,
-                   momentum_to_qu)
+                   form_begin, form_finish, momentum_bias_step, momentum_constant,
+                   momentum_from_qu, momentum_renorm, momentum_to_qu)
 from .vector import _vdot, _vdot_update, _vforward_rows, _vforward_union, _vupdate
 from .workspace import _work_slot, _work_views, copy_back, lanes, new_work
 
@@ -132,9 +132,9 @@ def _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, first, 
         rows = idx[ioff[l]:]
         nnz[l] = _nonzero_rows(rows, inp)
         for part in range(2 if mom else 1):  # momentum: the q rows, then the u rows
-            Wp, bp = (W, b) if part == 0 else _work_views(uwork, playout, l)
+            Wp = W if part == 0 else _work_views(uwork, playout, l)[0]
             outp = out if part == 0 else _work_slot(uacc, playout, l)
-            form_begin(outp, bp, s)
+            form_begin(outp, b, part == 0 and s == 1.0)
             _vforward_rows(outp, inp, rows, nnz[l], Wp)
         form_finish(out, b, _work_slot(uacc, playout, l), s, kd, mom)
         activation_forward(out[:fan_out], activations[l])
@@ -196,7 +196,7 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
     mu = float(momentum)
     c = momentum_constant(momentum, nesterov) if mom else 0.0
     if mom:
-        momentum_to_qu(work, uwork, c)
+        momentum_to_qu(work, uwork, playout, c)
     mt = 1.0
     lrq = dt(float(lr) / (1.0 - mu)) if mom else lr
     # without a penalty (or with L2 in the scaled form, unclipped), layer 0's row steps wait
@@ -226,10 +226,10 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
                 fold_scale(work, playout, s)
                 s = 1.0
             else:
-                momentum_renorm(uwork, mt)
+                momentum_renorm(uwork, playout, mt)
                 mt = 1.0
         kd = dt(c * mt)  # momentum's form: p = q - kd * u
-        # this sample's step sizes: the weights' (q's), u's, the biases'
+        # this sample's step sizes of the weight rows: W's (V's, q's), and u's
         lrw = dt(float(lr) / (s * decay)) if scaled else lrq
         lru = dt(float(lr) / (mt * mu)) if mom else lr
         # forward; layer 0 first applies the previous sample's deferred step if one is pending
@@ -249,10 +249,10 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
                 pnnz = _nonzero_rows(pidx, X[prev])
                 n = _nonzero_rows(idx, x)
             for part in range(parts):  # momentum: the q rows, then the u rows
-                Wp, bp = (W, b) if part == 0 else _work_views(uwork, playout, 0)
+                Wp = W if part == 0 else _work_views(uwork, playout, 0)[0]
                 outp = out if part == 0 else _work_slot(uacc, playout, 0)
                 lrp = plr if part == 0 else plru
-                form_begin(outp, bp, s)
+                form_begin(outp, b, part == 0 and s == 1.0)
                 if union:
                     _vforward_union(outp, x, X[prev], idx, n, Wp, dz0, lrp)
                 else:
@@ -319,11 +319,12 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
             else:
                 for i0 in range(fan_in):  # weight decay moves every row
                     _update_row(W, i0, x[i0], dz, lr, alpha, l1, clip_value)
-            for part in range(parts):
-                bp = b if part == 0 else _work_views(uwork, playout, l)[1]
-                lrb = lrq if part == 0 else lru
+            if mom:
+                momentum_bias_step(b, _work_views(uwork, playout, l)[1], dz, lr, momentum,
+                                   nesterov, clip_value)
+            else:
                 for j in range(stride):
-                    bp[j] -= lrb * clip_gradient(dz[j], clip_value)
+                    b[j] -= lr * clip_gradient(dz[j], clip_value)
         if scaled:
             s *= decay
             if not ok:
@@ -338,7 +339,7 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
     if scaled and s != 1.0:
         fold_scale(work, playout, s)
     if mom:
-        momentum_from_qu(work, uwork, c, mt)
+        momentum_from_qu(work, uwork, playout, c, mt)
     return loss_sum, n_correct, done
 
 

@@ -20,7 +20,8 @@ the per-sample epoch (epochs.py) keeps the weights in a form where they cost not
   leaves q unchanged), and u = v / mu**t for a counter t. A step with gradient g then does
   u -= (lr / mu**(t + 1)) * g and q -= (lr / (1 - mu)) * g, and nothing where g == 0; the
   weights are p = q - c * mu**t * u. Both updates are plain SGD row steps (the same row
-  operations), and the forward / dinp read both rows: b_q + inp @ Q - c mu**t (b_u + inp @ U).
+  operations), and the forward / dinp read both rows: b + inp @ Q - c mu**t (inp @ U). The
+  biases, which have a gradient every sample, stay (p, v) and step as in the reference.
 
 Both are exact in real arithmetic and round differently from stepping every weight (the
 reference); the tests hold them to the epoch tolerances. The forms never leave a call: each
@@ -38,21 +39,18 @@ MT_MIN = 2.0 ** -40  # momentum's mu**t is folded into u below this
 
 
 @jit
-def form_begin(out, b, s):
-    # a layer's output before its rows are added: the bias, or 0 in the scaled form (s != 1),
-    # whose b + s * (inp @ V) is made by form_finish
-    if s == 1.0:
-        for j in range(out.shape[0]):
-            out[j] = b[j]
-    else:
-        for j in range(out.shape[0]):
-            out[j] = 0
+def form_begin(out, b, from_b):
+    # a layer's output before its rows are added: the bias (from_b), else 0 (the scaled form,
+    # whose b + s * (inp @ V) is made by form_finish, and momentum's u side)
+    zero = out.dtype.type(0)
+    for j in range(out.shape[0]):
+        out[j] = b[j] if from_b else zero
 
 
 @jit
 def form_finish(out, b, outu, s, kd, mom):
     # out: (stride,) holding b + inp @ W (plain), inp @ V (scaled form, s != 1) or
-    # b_q + inp @ Q (momentum's form, mom; outu holds b_u + inp @ U): the layer's pre-activation
+    # b + inp @ Q (momentum's form, mom; outu holds inp @ U): the layer's pre-activation
     if mom:
         for j in range(out.shape[0]):
             out[j] -= kd * outu[j]
@@ -131,27 +129,48 @@ def momentum_constant(momentum, nesterov):
 
 
 @jit
-def momentum_to_qu(work, uwork, c):
-    # (p, v) -> (q, u) = (p + c * v, v), over the whole buffers (pads: 0 stay 0)
+def momentum_to_qu(work, uwork, playout, c):
+    # the weights' (p, v) -> (q, u) = (p + c * v, v) (pads: 0 stay 0); the biases stay (p, v)
     cd = work.dtype.type(c)
-    for k in range(work.shape[0]):
-        work[k] += cd * uwork[k]
+    for l in range(playout.shape[0]):
+        W, U = work[playout[l, 3]:playout[l, 4]], uwork[playout[l, 3]:playout[l, 4]]
+        for k in range(W.shape[0]):
+            W[k] += cd * U[k]
 
 
 @jit
-def momentum_renorm(uwork, mt):
-    # u <- mu**t * u (= v): the counter t starts again at 0
+def momentum_renorm(uwork, playout, mt):
+    # the weights' u <- mu**t * u (= v): the counter t starts again at 0
     f = uwork.dtype.type(mt)
-    for k in range(uwork.shape[0]):
-        uwork[k] *= f
+    for l in range(playout.shape[0]):
+        U = uwork[playout[l, 3]:playout[l, 4]]
+        for k in range(U.shape[0]):
+            U[k] *= f
 
 
 @jit
-def momentum_from_qu(work, uwork, c, mt):
-    # (q, u) at mu**t = mt -> (p, v) = (q - c * v, v) with v = mt * u
+def momentum_from_qu(work, uwork, playout, c, mt):
+    # the weights' (q, u) at mu**t = mt -> (p, v) = (q - c * v, v) with v = mt * u
     f = uwork.dtype.type(mt)
     cd = work.dtype.type(c)
-    for k in range(work.shape[0]):
-        v = f * uwork[k]
-        uwork[k] = v
-        work[k] -= cd * v
+    for l in range(playout.shape[0]):
+        W, U = work[playout[l, 3]:playout[l, 4]], uwork[playout[l, 3]:playout[l, 4]]
+        for k in range(W.shape[0]):
+            v = f * U[k]
+            U[k] = v
+            W[k] -= cd * v
+
+
+@jit
+def momentum_bias_step(b, vb, dz, lr, momentum, nesterov, clip_value):
+    # b, vb: (stride,) a layer's biases and their velocity, stepped as the reference does
+    # (every bias has a gradient every sample: no form): g = clip(dz), v = mu * v - lr * g,
+    # b += mu * v - lr * g (Nesterov) or v
+    for j in range(b.shape[0]):
+        g = clip_gradient(dz[j], clip_value)
+        v = momentum * vb[j] - lr * g
+        vb[j] = v
+        if nesterov:
+            b[j] += momentum * v - lr * g
+        else:
+            b[j] += v
