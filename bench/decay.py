@@ -43,6 +43,7 @@ from fastmlp.layout import make_layout  # noqa: E402
 # name: (lr, alpha, clip_value, momentum, nesterov, path) with path "new" (train_epoch) or "old"
 CONFIGS = {
     "sgd": (0.01, 0.0, 0.0, 0.0, False, "new"),
+    "sgd + clip 1": (0.01, 0.0, 1.0, 0.0, False, "new"),
     "L2 1e-4": (0.01, 1e-4, 0.0, 0.0, False, "new"),
     "L2 1e-4 old": (0.01, 1e-4, 0.0, 0.0, False, "old"),
     "L2 0.03 + clip 1": (0.01, 0.03, 1.0, 0.0, False, "new"),
