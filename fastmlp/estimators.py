@@ -19,7 +19,7 @@ import json
 
 import numpy as np
 
-from . import fitted, labels, persistence, sparse
+from . import fitted, labels, online, persistence, sparse
 from .backends import get_backend
 from .errors import OutputOverflow
 from .layout import activation_size, layer_sizes
@@ -133,6 +133,7 @@ class _BaseMLP(Protocol):
             raise TypeError(f"epoch_callback must be a function f(model, info), got "
                             f"{type(epoch_callback).__name__}")
         settings = self._resolve()  # bad hyperparameters fail before any fitted state changes
+        online.forget(self)
         state = dict(self.__dict__)
         try:
             X, Y, weights, validation, rows = fit_data(self, X, y, sample_weight,
@@ -146,17 +147,23 @@ class _BaseMLP(Protocol):
                      epoch_callback, rows, sample_weight=weights)
 
     def _partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over (X, y), continuing from the current weights."""
+        """One epoch over (X, y), continuing from the current weights. A small call on a
+        fitted model takes the fast path of fastmlp/online.py when it can."""
+        first = "params_" not in self.__dict__
+        if not first and online.partial_fit(self, X, y, sample_weight):
+            return self
         settings = self._resolve()
-        first = not hasattr(self, "params_")
+        online.forget(self)
         X, Y, y = self._prepare_xy(X, y, settings, reset=first, classes=classes)
         weights = training_weights(self, sample_weight, y, Y, settings)
         if first:
             fitted.initialise(self, X.shape[1], Y.shape[1], settings)
         else:
             fitted.check_continuation(self, settings, X.shape[1])
-        return train(self, X, Y, 1, settings, stacklevel=4, check_health=False,
-                     sample_weight=weights)
+        train(self, X, Y, 1, settings, stacklevel=4, check_health=False, sample_weight=weights)
+        if isinstance(X, np.ndarray) and X.shape[0] <= settings.chunk_size:
+            online.remember(self, settings, classes)
+        return self
 
     # ------------------------------------------------------------------ prediction
 
@@ -169,7 +176,12 @@ class _BaseMLP(Protocol):
 
     def _predict_raw(self, X, output=None):
         """The network's outputs for every row of X, shape (n, n_out); ``output``: another
-        output activation's code (identity: the outputs before softmax)."""
+        output activation's code (identity: the outputs before softmax). A plain dense X takes
+        the fast path of fastmlp/online.py when the model has been checked before."""
+        if output is None:
+            out = online.predict_raw(self, X)
+            if out is not None:
+                return out
         self._sync_params()
         names_of(self, X, reset=False)
         X = check_array(X, self.params_.dtype, n_features=self.n_features_in_,
@@ -188,6 +200,8 @@ class _BaseMLP(Protocol):
             raise OutputOverflow(f"the network's outputs overflowed {out.dtype} (NaN or "
                                  f"infinity) for some rows of X; scale X like the training "
                                  f"data or use dtype='float64'")
+        if output is None and isinstance(X, np.ndarray):
+            online.remember(self)
         return out
 
     def data_loss(self, X, y):
@@ -235,7 +249,10 @@ class MLPClassifier(_BaseMLP):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights (initialising them on the
         first call, which needs ``classes``: every label the model will ever see)."""
-        first = not hasattr(self, "params_")
+        first = "params_" not in self.__dict__
+        if not first and online.same_classes(self, classes) and online.partial_fit(
+                self, X, y, sample_weight):
+            return self
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit: the list "
                              "of every label the model will see, e.g. classes=np.arange(10)")
@@ -262,7 +279,7 @@ class MLPClassifier(_BaseMLP):
     def predict(self, X):
         """The most probable class label for every row of X."""
         raw = self._predict_raw(X)  # first: raises NotFittedError on an unfitted model
-        return self.classes_[np.argmax(raw, axis=1)]
+        return self.classes_[raw.argmax(axis=1)]
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy on (X, y), weighted by sample_weight if given."""

@@ -9,6 +9,7 @@ below it are what their ``fit``, ``partial_fit``, ``predict_log_proba`` and ``sc
 
 import inspect
 import warnings
+import weakref
 
 import numpy as np
 
@@ -42,8 +43,19 @@ class Protocol:
 
     @classmethod
     def _get_param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return sorted(p.name for p in sig.parameters.values() if p.name != "self")
+        names = _PARAM_NAMES.get(cls)
+        if names is None:  # once per class: inspect.signature costs more than a small fit
+            sig = inspect.signature(cls.__init__)
+            names = _PARAM_NAMES[cls] = tuple(sorted(p.name for p in sig.parameters.values()
+                                                     if p.name != "self"))
+        return list(names)
+
+    def __setattr__(self, name, value):
+        # a hyperparameter assigned (directly or by set_params) drops the record of checked
+        # settings the small calls use (fastmlp/online.py)
+        if RECORDS and name in _hyperparameters(type(self)):
+            RECORDS.pop(self, None)
+        object.__setattr__(self, name, value)
 
     def get_params(self, deep=True):
         return {name: getattr(self, name) for name in self._get_param_names()}
@@ -122,6 +134,21 @@ class Protocol:
         """The best validation score, or None without validation."""
         self._fitted_layout()
         return max(self.validation_scores_) if self.validation_scores_ else None
+
+
+# the small calls' records (fastmlp/online.py), by model: outside the model's __dict__, so
+# predict leaves the estimator's state as it was (scikit-learn checks that) and a copy or a
+# pickle never carries one
+RECORDS = weakref.WeakKeyDictionary()
+_PARAM_NAMES = {}  # class -> its sorted hyperparameter names
+_HYPER = {}
+
+
+def _hyperparameters(cls):
+    names = _HYPER.get(cls)
+    if names is None:
+        names = _HYPER[cls] = frozenset(cls._get_param_names())
+    return names
 
 
 def names_of(model, X, reset):

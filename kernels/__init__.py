@@ -12,6 +12,7 @@ from .updates import adam_rate, optimizer_update, sgd_update, step_gradient
 from .epochs import predict
 from .sgd import argmax_equal, train_epoch
 from .csr import predict_csr, train_epoch_csr
+from . import checks  # noqa: E402  (compiled input checks of fastmlp/online.py)
 
 __all__ = [
     "activation_forward", "activation_backward", "dense_forward", "dense_backward",

@@ -25,10 +25,14 @@ from .rows import _nonzero_rows, _nonzero_union, _row_dot, _update_row, clip_gra
 from .lazy import (MT_MIN, S_MIN, backward_scaled_clip_rows, decay_bound_holds, fold_scale,
                    form_begin, form_finish, momentum_bias_step, momentum_constant,
                    momentum_from_qu, momentum_renorm, momentum_to_qu)
-from .vector import _vdot, _vdot_update, _vforward_rows, _vforward_union, _vupdate
-from .workspace import _work_slot, _work_views, copy_back, lanes, new_work
+from .vector import _vdot, _vdot_update, _vupdate
+from .vforward import _vforward_rows, _vforward_union
+from .workspace import _work_slot, _work_views, copy_back, flat_playout, lanes, new_work
 
 ROW_BLOCK = 128  # rows per block in _forward_pending; ~25 active rows fit in L1
+# calls of at least this many samples copy the weights into the padded work buffer; smaller
+# ones train and predict on the public buffer in place (bench/online.py measures both)
+PADDED_FROM = 1024
 
 
 @jit
@@ -346,9 +350,15 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
 def _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss, lr, alpha,
                       l1, clip_value, sample_weight, lazy_decay=True):
     # train_epoch at batch size 1 without clip_norm: copy the weights into the padded work
-    # buffer, run the compiled epoch there, copy them (and the last sample's acts/dacts) back.
+    # buffer, run the compiled epoch there, copy them (and the last sample's acts/dacts) back;
+    # a small call (fewer than PADDED_FROM samples) runs the same epoch on params in place
+    # (flat_playout: the copies would cost more than the padding saves).
     # Plain Python around one compiled call (see workspace.new_work). lazy_decay=False: an L2
     # penalty steps every row every sample (the exact dense path, kept for the benchmark)
+    if order.shape[0] < PADDED_FROM:
+        return _epoch_per_sample(params, flat_playout(layout), acts, dacts, X, Y, order,
+                                 activations, loss, lr, alpha, l1, clip_value, sample_weight,
+                                 lazy_decay, params[:0], lr - lr, False)
     work, playout, acts_p, dacts_p = new_work(params, layout)
     result = _epoch_per_sample(work, playout, acts_p, dacts_p, X, Y, order, activations, loss,
                                lr, alpha, l1, clip_value, sample_weight, lazy_decay,
@@ -359,6 +369,9 @@ def _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, los
 
 def predict(out, X, params, acts, layout, activations):
     # out: (n, n_out)  X: (n, n_in)  acts: (A,) scratch (left holding the last row's outputs)
+    if X.shape[0] < PADDED_FROM:
+        _predict_work(out, X, params, flat_playout(layout), acts, activations)
+        return
     work, playout, acts_p, dacts_p = new_work(params, layout)
     _predict_work(out, X, work, playout, acts_p, activations)
     copy_back(params, acts, np.zeros_like(acts), layout, work, acts_p, dacts_p, playout)

@@ -20,6 +20,7 @@ import numpy as np
 from .batches import MAX_BATCH, _train_batches
 from .clipnorm import _train_per_sample_clip_norm
 from .config import jit
+from . import epochs
 from .epochs import _epoch_per_sample, _train_per_sample, argmax_equal
 from .loss import loss_forward_backward, weigh_output
 from .codes import ADAM, SGD
@@ -27,7 +28,7 @@ from .inputs import _clear_input, _list_input, _prefetch_input
 from .network import _backward_sample, _forward_listed, _idx_offset, layer_slice
 from .rows import clip_gradient
 from .updates import _mark_rows, _sgd_update_rows, optimizer_update, sgd_update
-from .workspace import copy_back, copy_params_back, new_work
+from .workspace import copy_back, copy_params_back, flat_playout, new_work
 
 
 def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
@@ -75,14 +76,19 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
 def _train_momentum_per_sample(params, velocity, acts, dacts, X, Y, order, layout, activations,
                                loss, lr, clip_value, sample_weight, momentum, nesterov):
     # train_epoch at batch size 1 for SGD with momentum (0 < momentum < 1), no penalty, no
-    # clip_norm: params and velocity copied into padded work buffers, the per-sample epoch in
-    # momentum's (q, u) form (lazy.py), both copied back (no samples: nothing to do, and the
-    # round trip through the form would round the weights)
+    # clip_norm: params and velocity copied into padded work buffers (a small call: in place,
+    # as epochs._train_per_sample), the per-sample epoch in momentum's (q, u) form (lazy.py),
+    # both copied back (no samples: nothing to do, and the round trip through the form would
+    # round the weights)
     if order.shape[0] == 0:
         return 0.0, 0, 0
+    zero = lr - lr
+    if order.shape[0] < epochs.PADDED_FROM:  # a small call: on the public buffers in place
+        return _epoch_per_sample(params, flat_playout(layout), acts, dacts, X, Y, order,
+                                 activations, loss, lr, zero, zero, clip_value, sample_weight,
+                                 False, velocity, momentum, nesterov)
     work, playout, acts_p, dacts_p = new_work(params, layout)
     uwork = new_work(velocity, layout)[0]
-    zero = lr - lr
     result = _epoch_per_sample(work, playout, acts_p, dacts_p, X, Y, order, activations, loss,
                                lr, zero, zero, clip_value, sample_weight, False, uwork,
                                momentum, nesterov)

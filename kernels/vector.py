@@ -1,16 +1,20 @@
-"""Whole-vector row operations, emitted as LLVM vector code.
+"""Whole-vector row operations, emitted as LLVM vector code (building blocks: vecbase.py).
 
 A row of the padded work buffer (workspace.py) is a whole number of 64-byte vectors, so these
-loops have no remainder, and they load, multiply and store <16 x float32> or <8 x float64>
-values directly: no alias checks at run time (LLVM cannot prove that ``out`` and the rows of W
-do not overlap, so its auto-vectorised loops carry checks and a scalar fallback), no epilogue
-loop. Each operation does exactly the arithmetic its comment states, element by element in IEEE
-order; the only reordered sum is the dot product of ``_vdot_update`` / ``_vdot`` (a vector of
-partial sums, then a fixed pairwise reduction), which config.py allows for dinp = W @ dz.
+loops load, multiply and store <16 x float32> or <8 x float64> values directly: no alias checks
+at run time (LLVM cannot prove that ``out`` and the rows of W do not overlap, so its
+auto-vectorised loops carry checks and a scalar fallback), no epilogue loop. A row of the public
+flat buffer (fan_out not a multiple of the vector) ends in one partial vector (vecbase.py), so
+the same operations run on the public buffer without the padded copy (the small calls of
+``train_epoch``/``predict``, epochs.py), with bit-identical numbers. Each operation does exactly
+the arithmetic its comment states, element by element in IEEE order; the only reordered sum is
+the dot product of ``_vdot_update`` / ``_vdot`` (a vector of partial sums, then a fixed pairwise
+reduction), which config.py allows for dinp = W @ dz. The register-blocked forward passes are in
+vforward.py.
 
-Preconditions (the callers' job, checked where the work buffer is made): W is C-contiguous,
-its row length (stride) a multiple of ``lanes(W)``; vectors such as ``dz``/``out`` have at least
-stride elements; rows are in range.
+Preconditions (the callers' job, checked where the work buffer is made): W is C-contiguous
+(row length = stride, any stride); vectors such as ``dz``/``out`` have at least stride elements;
+rows are in range.
 """
 
 from llvmlite import ir
@@ -18,72 +22,9 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-LINE = 64  # bytes per vector
-
-
-def _lanes_of(dtype):
-    return LINE // (dtype.bitwidth // 8)
-
-
-def _vec_ptr(builder, base, offset, vty):
-    # pointer to the vector starting at element `offset` of `base` (an element pointer)
-    return builder.bitcast(builder.gep(base, [offset]), vty.as_pointer())
-
-
-def _align(vty):
-    # an explicit element alignment for vector loads and stores: without one LLVM assumes the
-    # vector's (64 bytes) and emits aligned moves, which fault on a row that is not 64-byte aligned
-    return 4 if isinstance(vty.element, ir.FloatType) else 8
-
-
-def _vload(builder, ptr, vty):
-    return builder.load(ptr, align=_align(vty))
-
-
-def _vstore(builder, value, ptr, vty):
-    builder.store(value, ptr, align=_align(vty))
-
-
-def _splat(builder, x, vty):
-    undef = ir.Constant(vty, ir.Undefined)
-    v = builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
-    mask = ir.Constant(ir.VectorType(ir.IntType(32), vty.count), [0] * vty.count)
-    return builder.shuffle_vector(v, undef, mask)
-
-
-def _row_base(context, builder, aryty, ary_val, row):
-    # element pointer to W[row, 0] and the row's vector count (stride / lanes)
-    ary = context.make_array(aryty)(context, builder, ary_val)
-    stride0 = cgutils.unpack_tuple(builder, ary.strides, 2)[0]
-    ncols = cgutils.unpack_tuple(builder, ary.shape, 2)[1]
-    byte = builder.bitcast(ary.data, ir.IntType(8).as_pointer())
-    rowp = builder.gep(byte, [builder.mul(row, stride0)])
-    elem = context.get_data_type(aryty.dtype)
-    nv = builder.udiv(ncols, ir.Constant(ncols.type, _lanes_of(aryty.dtype)))
-    return builder.bitcast(rowp, elem.as_pointer()), nv
-
-
-def _data(context, builder, aryty, ary_val):
-    return context.make_array(aryty)(context, builder, ary_val).data
-
-
-def _check(W, *vectors):
-    ok = isinstance(W, types.Array) and W.ndim == 2 and isinstance(W.dtype, types.Float)
-    return ok and all(isinstance(v, types.Array) and v.ndim == 1 and v.dtype == W.dtype
-                      for v in vectors)
-
-
-def _hsum(builder, v):
-    # fixed pairwise reduction of a vector: halves added until one lane is left
-    n = v.type.count
-    i32 = ir.IntType(32)
-    while n > 1:
-        h = n // 2
-        lo = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, h), list(range(h))))
-        hi = builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, h), list(range(h, n))))
-        v = builder.fadd(lo, hi)
-        n = h
-    return builder.extract_element(v, ir.Constant(i32, 0))
+from .vecbase import (LINE, _align, _check, _data, _each_vector, _hsum, _lanes_of,  # noqa: F401
+                      _row_base, _splat, _vec_ptr, _vload, _vstore)
+from .vforward import _vforward_rows, _vforward_union  # noqa: F401  (the forward passes)
 
 
 @intrinsic
@@ -99,17 +40,19 @@ def _vaxpy4(typingctx, out, W, i0, i1, i2, i3, x0, x1, x2, x3):
         o = _data(context, builder, sig.args[0], args[0])
         rows, xs = [], []
         for r in range(4):
-            base, nv = _row_base(context, builder, aryty, args[1], args[2 + r])
+            base, _ = _row_base(context, builder, aryty, args[1], args[2 + r])
             rows.append(base)
             xs.append(_splat(builder, args[6 + r], vty))
-        with cgutils.for_range(builder, nv) as loop:
-            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+
+        def body(off, load, store):
             p = _vec_ptr(builder, o, off, vty)
-            acc = _vload(builder, p, vty)
+            acc = load(p)
             for r in range(4):
-                w = _vload(builder, _vec_ptr(builder, rows[r], off, vty), vty)
+                w = load(_vec_ptr(builder, rows[r], off, vty))
                 acc = builder.fadd(acc, builder.fmul(xs[r], w))
-            _vstore(builder, acc, p, vty)
+            store(acc, p)
+
+        _each_vector(context, builder, aryty, args[1], vty, body)
         return context.get_dummy_value()
 
     return types.none(out, W, i0, i1, i2, i3, x0, x1, x2, x3), codegen
@@ -125,13 +68,15 @@ def _vaxpy(typingctx, out, W, i, x):
         aryty = sig.args[1]
         vty = ir.VectorType(context.get_data_type(aryty.dtype), _lanes_of(aryty.dtype))
         o = _data(context, builder, sig.args[0], args[0])
-        base, nv = _row_base(context, builder, aryty, args[1], args[2])
+        base, _ = _row_base(context, builder, aryty, args[1], args[2])
         xv = _splat(builder, args[3], vty)
-        with cgutils.for_range(builder, nv) as loop:
-            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+
+        def body(off, load, store):
             p = _vec_ptr(builder, o, off, vty)
-            w = _vload(builder, _vec_ptr(builder, base, off, vty), vty)
-            _vstore(builder, builder.fadd(_vload(builder, p, vty), builder.fmul(xv, w)), p, vty)
+            w = load(_vec_ptr(builder, base, off, vty))
+            store(builder.fadd(load(p), builder.fmul(xv, w)), p)
+
+        _each_vector(context, builder, aryty, args[1], vty, body)
         return context.get_dummy_value()
 
     return types.none(out, W, i, x), codegen
@@ -146,14 +91,16 @@ def _vupdate(typingctx, W, i, step, dz):
     def codegen(context, builder, sig, args):
         aryty = sig.args[0]
         vty = ir.VectorType(context.get_data_type(aryty.dtype), _lanes_of(aryty.dtype))
-        base, nv = _row_base(context, builder, aryty, args[0], args[1])
+        base, _ = _row_base(context, builder, aryty, args[0], args[1])
         d = _data(context, builder, sig.args[3], args[3])
         sv = _splat(builder, args[2], vty)
-        with cgutils.for_range(builder, nv) as loop:
-            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+
+        def body(off, load, store):
             p = _vec_ptr(builder, base, off, vty)
-            g = _vload(builder, _vec_ptr(builder, d, off, vty), vty)
-            _vstore(builder, builder.fsub(_vload(builder, p, vty), builder.fmul(sv, g)), p, vty)
+            g = load(_vec_ptr(builder, d, off, vty))
+            store(builder.fsub(load(p), builder.fmul(sv, g)), p)
+
+        _each_vector(context, builder, aryty, args[0], vty, body)
         return context.get_dummy_value()
 
     return types.none(W, i, step, dz), codegen
@@ -164,18 +111,21 @@ def _dot_codegen(update):
         aryty = sig.args[0]
         elem = context.get_data_type(aryty.dtype)
         vty = ir.VectorType(elem, _lanes_of(aryty.dtype))
-        base, nv = _row_base(context, builder, aryty, args[0], args[1])
+        base, _ = _row_base(context, builder, aryty, args[0], args[1])
         d = _data(context, builder, sig.args[-1], args[-1])
         sv = _splat(builder, args[2], vty) if update else None
         acc = cgutils.alloca_once_value(builder, ir.Constant(vty, [0.0] * vty.count))
-        with cgutils.for_range(builder, nv) as loop:
-            off = builder.mul(loop.index, ir.Constant(loop.index.type, vty.count))
+
+        def body(off, load, store):
+            # a masked lane loads 0 for w and dz: it adds 0 * 0, as a zero pad column does
             p = _vec_ptr(builder, base, off, vty)
-            w = _vload(builder, p, vty)
-            g = _vload(builder, _vec_ptr(builder, d, off, vty), vty)
+            w = load(p)
+            g = load(_vec_ptr(builder, d, off, vty))
             builder.store(builder.fadd(builder.load(acc), builder.fmul(w, g)), acc)
             if update:
-                _vstore(builder, builder.fsub(w, builder.fmul(sv, g)), p, vty)
+                store(builder.fsub(w, builder.fmul(sv, g)), p)
+
+        _each_vector(context, builder, aryty, args[0], vty, body)
         return _hsum(builder, builder.load(acc))
     return codegen
 
@@ -271,124 +221,3 @@ def _vnonzero2_blocks(typingctx, idx, a, b):
     if not _nonzero_args_ok(idx, a, b):
         return None
     return types.int64(idx, a, b), _nonzero_codegen(True)
-
-
-BLOCK = 8  # vectors of out kept in registers while the rows stream past (8 x 64 B)
-
-
-def _forward_codegen(union):
-    # register-blocked forward: for each block of up to BLOCK vectors of out, the block's
-    # partial sums stay in registers while every listed row adds its share; one switch case per
-    # block width (1..BLOCK) so each case has a fixed number of accumulators.
-    # union=False: rows idx[:n] all active: acc += x_i * W[i]
-    # union=True: rows idx[:n] are the union of prev's and x's non-zero entries, in order; a row
-    # with prev[i] != 0 is first updated, W[i] -= (lr * prev[i]) * dz (masked store: a row that
-    # is not pending is not written), then, if x[i] != 0, acc += x[i] * W[i] (the new row).
-    def codegen(context, builder, sig, args):
-        if union:
-            out_a, x_a, prev_a, idx_a, n, W_a, dz_a, lr = args
-            out_t, x_t, prev_t, idx_t, _, W_t, dz_t, _ = sig.args
-        else:
-            out_a, x_a, idx_a, n, W_a = args
-            out_t, x_t, idx_t, _, W_t = sig.args
-        elem = context.get_data_type(W_t.dtype)
-        n_l = _lanes_of(W_t.dtype)
-        vty = ir.VectorType(elem, n_l)
-        mty = ir.VectorType(ir.IntType(1), n_l)
-        i64 = ir.IntType(64)
-        out = _data(context, builder, out_t, out_a)
-        x = _data(context, builder, x_t, x_a)
-        idx = _data(context, builder, idx_t, idx_a)
-        W = context.make_array(W_t)(context, builder, W_a)
-        stride0 = cgutils.unpack_tuple(builder, W.strides, 2)[0]
-        ncols = cgutils.unpack_tuple(builder, W.shape, 2)[1]
-        nv = builder.udiv(ncols, ir.Constant(i64, n_l))
-        wbytes = builder.bitcast(W.data, ir.IntType(8).as_pointer())
-        zero = ir.Constant(elem, 0.0)
-        if union:
-            prev = _data(context, builder, prev_t, prev_a)
-            dz = _data(context, builder, dz_t, dz_a)
-            mstore = cgutils.get_or_insert_function(
-                builder.module,
-                ir.FunctionType(ir.VoidType(), [vty, vty.as_pointer(), ir.IntType(32), mty]),
-                f"llvm.masked.store.v{n_l}{'f32' if n_l == 16 else 'f64'}.p0")
-        accs = [cgutils.alloca_once(builder, vty) for _ in range(BLOCK)]
-        # the row's nv vectors in nblk = ceil(nv / BLOCK) blocks of balanced widths (13 -> 7 + 6,
-        # 25 -> 7 + 6 + 6 + 6): no block is left with one lone accumulator whose adds, one per
-        # row, would wait on each other
-        nblk = builder.udiv(builder.add(nv, ir.Constant(i64, BLOCK - 1)), ir.Constant(i64, BLOCK))
-        nblk = builder.select(builder.icmp_unsigned("==", nblk, ir.Constant(i64, 0)),
-                              ir.Constant(i64, 1), nblk)
-        base_w = builder.udiv(nv, nblk)
-        extra = builder.urem(nv, nblk)
-        with cgutils.for_range(builder, builder.select(
-                builder.icmp_unsigned("==", nv, ir.Constant(i64, 0)), nv, nblk)) as blk:
-            b_i = blk.index
-            wider = builder.icmp_unsigned("<", b_i, extra)
-            nb = builder.add(base_w, builder.zext(wider, i64))
-            v0 = builder.add(builder.mul(b_i, base_w),
-                             builder.select(wider, b_i, extra))
-            after = builder.append_basic_block("fwd.after")
-            sw = builder.switch(nb, after)
-            for k in range(1, BLOCK + 1):
-                case = builder.append_basic_block(f"fwd.nb{k}")
-                sw.add_case(ir.Constant(i64, k), case)
-                builder.position_at_end(case)
-                offs = [builder.mul(builder.add(v0, ir.Constant(i64, j)), ir.Constant(i64, n_l))
-                        for j in range(k)]
-                for j in range(k):
-                    builder.store(_vload(builder, _vec_ptr(builder, out, offs[j], vty), vty),
-                                  accs[j])
-                if union:
-                    dzs = [_vload(builder, _vec_ptr(builder, dz, offs[j], vty), vty)
-                           for j in range(k)]
-                with cgutils.for_range(builder, n) as r:
-                    i = builder.load(builder.gep(idx, [r.index]))
-                    xi = builder.load(builder.gep(x, [i]))
-                    xv = _splat(builder, xi, vty)
-                    rowp = builder.bitcast(builder.gep(wbytes, [builder.mul(i, stride0)]),
-                                           elem.as_pointer())
-                    if union:
-                        p = builder.load(builder.gep(prev, [i]))
-                        pend = _splat(builder, builder.fcmp_unordered("!=", p, zero), mty)
-                        act = _splat(builder, builder.fcmp_unordered("!=", xi, zero), mty)
-                        sv = _splat(builder, builder.fmul(lr, p), vty)
-                    for j in range(k):
-                        wp = _vec_ptr(builder, rowp, offs[j], vty)
-                        w = _vload(builder, wp, vty)
-                        if union:
-                            wn = builder.fsub(w, builder.fmul(sv, dzs[j]))
-                            builder.call(mstore, [wn, wp, ir.Constant(ir.IntType(32),
-                                                                      _align(vty)), pend])
-                            w = builder.select(pend, wn, w)
-                        a = builder.load(accs[j])
-                        a2 = builder.fadd(a, builder.fmul(xv, w))
-                        builder.store(builder.select(act, a2, a) if union else a2, accs[j])
-                for j in range(k):
-                    _vstore(builder, builder.load(accs[j]), _vec_ptr(builder, out, offs[j], vty),
-                            vty)
-                builder.branch(after)
-            builder.position_at_end(after)
-        return context.get_dummy_value()
-    return codegen
-
-
-@intrinsic
-def _vforward_rows(typingctx, out, x, idx, n, W):
-    # out[j] += x[i] * W[i, j] for the rows i = idx[0], ..., idx[n - 1], in that order, for
-    # every j < stride: the same additions in the same order as row after row, with out's
-    # partial sums held in registers across all the rows (loaded and stored once)
-    if not _check(W, out, x):
-        return None
-    return types.none(out, x, idx, n, W), _forward_codegen(False)
-
-
-@intrinsic
-def _vforward_union(typingctx, out, x, prev, idx, n, W, dz, lr):
-    # for the rows i = idx[0], ..., idx[n - 1] (in order: the union of prev's and x's non-zero
-    # entries): W[i] -= (lr * prev[i]) * dz where prev[i] != 0 (the previous sample's deferred
-    # layer-0 step), then out += x[i] * W[i] where x[i] != 0. Out's partial sums stay in
-    # registers; every number equals applying all the steps first, then the forward.
-    if not _check(W, out, x, prev, dz):
-        return None
-    return types.none(out, x, prev, idx, n, W, dz, lr), _forward_codegen(True)

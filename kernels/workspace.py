@@ -88,6 +88,24 @@ def padded_layout(layout, dtype):
     return playout, p, a
 
 
+def flat_playout(layout):
+    """The playout of the public flat buffer itself (stride = fan_out, the public offsets): the
+    compiled epochs run on params, acts and dacts in place with it, no copy (the row operations
+    mask the partial vector at the end of a row). Kept per layout: a small call needs it every
+    time, and making it costs a third of a one-row forward pass."""
+    key = layout.tobytes()
+    playout = _FLAT.get(key)
+    if playout is None:
+        if len(_FLAT) > 64:
+            _FLAT.clear()
+        # (writeable, as the padded playouts: a read-only array would be another compiled type)
+        playout = _FLAT[key] = np.ascontiguousarray(layout[:, [0, 1, 1, 2, 3, 4]])
+    return playout
+
+
+_FLAT = {}  # layout bytes -> its flat playout (never written)
+
+
 def aligned_zeros(n, dtype):
     """(n,) zeros whose first element sits on a 64-byte boundary."""
     dtype = np.dtype(dtype)

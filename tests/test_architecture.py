@@ -40,7 +40,7 @@ LAYERS = [
     ("fastmlp.reference",) + tuple(m for m in MODULES if m.startswith("fastmlp.kernels")),
     ("fastmlp.params", "fastmlp.paramdoc", "fastmlp.fitted", "fastmlp.diagnostics",
      "fastmlp.health", "fastmlp.training"),
-    ("fastmlp.estimators", "fastmlp.protocol"),
+    ("fastmlp.estimators", "fastmlp.protocol", "fastmlp.online"),
     ("fastmlp.gradcheck", "fastmlp.xor"),
     ("fastmlp.plotting",),
     ("fastmlp.cli", "fastmlp", "fastmlp.__main__"),

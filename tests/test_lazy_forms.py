@@ -4,7 +4,8 @@ w = s * V, with SGD momentum (no penalty) in the (q, u) form; both step only the
 touches, are exact in real arithmetic, and must stay within the epoch tolerances of the
 reference (which steps every weight every sample) over several chained calls: every hidden
 activation, odd shapes, clip_value, sample weights, both dtypes, the forms renormalised within
-a call, and the conditions under which the exact dense step is taken instead.
+a call, and the conditions under which the exact dense step is taken instead; on the public
+buffers in place (small calls) and on the padded copy.
 """
 
 import numpy as np
@@ -16,6 +17,14 @@ from fastmlp.layout import coef_views
 from helpers import copy_problem, make_problem, run_epoch, tol
 
 DTYPES = [np.float64, np.float32]
+
+
+@pytest.fixture(autouse=True, params=["in place", "padded"])
+def buffer(request, monkeypatch):
+    """Every test twice: small calls train on the public buffers in place, large ones on the
+    padded copy (epochs.PADDED_FROM); here every call takes one way, then the other."""
+    monkeypatch.setattr(epochs, "PADDED_FROM", 10 ** 9 if request.param == "in place" else 0)
+    return request.param
 
 # sizes, hidden activation, output, loss: ReLU (the zero rows skipped in every layer), the
 # other hidden activations (dinp over every row), no hidden layer, one unit, fan_outs that are
