@@ -23,10 +23,11 @@ from .loss import loss_forward_backward, weigh_output
 from .prefetch import prefetch_row
 from .rows import _nonzero_rows, _nonzero_union, _row_dot, _update_row, clip_gradient
 from .lazy import (MT_MIN, S_MIN, backward_scaled_clip_rows, decay_bound_holds, fold_scale,
-                   form_begin, form_finish, momentum_bias_step, momentum_constant,
-                   momentum_from_qu, momentum_renorm, momentum_to_qu)
+                   backward_momentum_rows, form_begin, form_finish, momentum_bias_step,
+                   momentum_constant, momentum_from_qu, momentum_renorm, momentum_to_qu)
 from .vector import _vdot, _vdot_update, _vupdate
 from .vforward import _vforward_rows, _vforward_union
+from .vmomentum import _vforward2_rows, _vforward2_union
 from .workspace import _work_slot, _work_views, copy_back, flat_playout, lanes, new_work
 
 ROW_BLOCK = 128  # rows per block in _forward_pending; ~25 active rows fit in L1
@@ -49,30 +50,37 @@ def argmax_equal(out, target):
 
 
 @jit
-def _forward_pending(out, inp, idx, nnz, W, prev, pidx, pnnz, dz, lr, clip_value):
+def _forward_pending(out, inp, idx, nnz, W, prev, pidx, pnnz, dz, lr, clip_value, U, lru, kd):
     # out: (stride,) += inp @ W over the rows idx[:nnz], after first applying the deferred
     # update W[i] -= lr * clip(prev[i] * dz) to the rows pidx[:pnnz]. Block by block over the
     # rows, a block's pending rows are updated just before the forward reads the same block, so
     # a row both updated and read is fetched from L2 once. Every number is the same as updating
-    # everything first, then running the forward.
+    # everything first, then running the forward. U: (0, 0), or momentum's u rows (lazy.py):
+    # U[i] -= lru * clip(prev[i] * dz) too, and out += inp @ (W - kd * U)
     fan_in = W.shape[0]
+    mom = U.shape[0] > 0
     kp = 0
     kf = 0
     zero = W.dtype.type(0)
     for i0 in range(0, fan_in, ROW_BLOCK):
         i1 = i0 + ROW_BLOCK
-        if clip_value == 0:
+        if clip_value == 0 and not mom:
             while kp < pnnz and pidx[kp] < i1:
                 _vupdate(W, pidx[kp], lr * prev[pidx[kp]], dz)  # inlined: no call per row
                 kp += 1
         else:
             while kp < pnnz and pidx[kp] < i1:
                 _update_row(W, pidx[kp], prev[pidx[kp]], dz, lr, zero, zero, clip_value)
+                if mom:
+                    _update_row(U, pidx[kp], prev[pidx[kp]], dz, lru, zero, zero, clip_value)
                 kp += 1
         stop = kf
         while stop < nnz and idx[stop] < i1:
             stop += 1
-        _vforward_rows(out, inp, idx[kf:], stop - kf, W)
+        if mom:
+            _vforward2_rows(out, inp, idx[kf:], stop - kf, W, U, kd)
+        else:
+            _vforward_rows(out, inp, idx[kf:], stop - kf, W)
         kf = stop
 
 
@@ -119,14 +127,13 @@ def _backward_sgd_rows(dinp, dz, inp, idx, nnz, W, inp_relu, lr, alpha, l1, clip
 
 
 @jit
-def _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, first, uwork, uacc, s,
-                    kd):
+def _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, first, uwork, s, kd):
     # forward of x through layers first, ..., L - 1 (the earlier ones' outputs already in acts):
     # out = act(b + sum over the non-zero inputs i of inp[i] * W[i]), the rows in order, out's
     # partial sums in registers (vector._vforward_rows). Leaves each layer's non-zero input
     # rows in idx[ioff[l]:][:nnz[l]] for the backward. The weights in a lazy form (lazy.py):
     # the scaled form when s != 1; momentum's (q, u) form when uwork (the u buffer, work's
-    # layout; else (0,)) is given, uacc: scratch slots like acts, kd = c * mu**t.
+    # layout; else (0,)) is given, kd = c * mu**t.
     mom = uwork.shape[0] > 0
     for l in range(first, playout.shape[0]):
         W, b = _work_views(work, playout, l)
@@ -135,12 +142,12 @@ def _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, first, 
         inp = x if l == 0 else _work_slot(acts, playout, l - 1)[:fan_in]
         rows = idx[ioff[l]:]
         nnz[l] = _nonzero_rows(rows, inp)
-        for part in range(2 if mom else 1):  # momentum: the q rows, then the u rows
-            Wp = W if part == 0 else _work_views(uwork, playout, l)[0]
-            outp = out if part == 0 else _work_slot(uacc, playout, l)
-            form_begin(outp, b, part == 0 and s == 1.0)
-            _vforward_rows(outp, inp, rows, nnz[l], Wp)
-        form_finish(out, b, _work_slot(uacc, playout, l), s, kd, mom)
+        form_begin(out, b, s == 1.0)
+        if mom:
+            _vforward2_rows(out, inp, rows, nnz[l], W, _work_views(uwork, playout, l)[0], kd)
+        else:
+            _vforward_rows(out, inp, rows, nnz[l], W)
+        form_finish(out, b, s)
         activation_forward(out[:fan_out], activations[l])
 
 
@@ -179,13 +186,10 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
     L = playout.shape[0]
     dt = work.dtype.type
     # scratch, allocated once per call (nothing per sample): the non-zero input rows of every
-    # layer, layer 0's pending rows, and momentum's u-side outputs and dinp
+    # layer and layer 0's pending rows
     idx, ioff, nnz = _scratch(playout)
     pidx = np.empty(playout[0, 0], np.int64)
     mom = uwork.shape[0] > 0
-    parts = 2 if mom else 1
-    uacc = np.zeros(acts.shape[0] if mom else 0, work.dtype)
-    du = np.zeros(ioff[L] if mom else 0, work.dtype)
     m = order.shape[0]
     loss_sum = 0.0
     n_correct = 0
@@ -252,22 +256,21 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
             else:
                 pnnz = _nonzero_rows(pidx, X[prev])
                 n = _nonzero_rows(idx, x)
-            for part in range(parts):  # momentum: the q rows, then the u rows
-                Wp = W if part == 0 else _work_views(uwork, playout, 0)[0]
-                outp = out if part == 0 else _work_slot(uacc, playout, 0)
-                lrp = plr if part == 0 else plru
-                form_begin(outp, b, part == 0 and s == 1.0)
-                if union:
-                    _vforward_union(outp, x, X[prev], idx, n, Wp, dz0, lrp)
-                else:
-                    _forward_pending(outp, x, idx, n, Wp, X[prev], pidx, pnnz, dz0, lrp,
-                                     clip_value)
-            form_finish(out, b, _work_slot(uacc, playout, 0), s, kd, mom)
+            U0 = _work_views(uwork, playout, 0)[0] if mom else W[:0]
+            form_begin(out, b, s == 1.0)
+            if union and mom:
+                _vforward2_union(out, x, X[prev], idx, n, W, U0, dz0, plr, plru, kd)
+            elif union:
+                _vforward_union(out, x, X[prev], idx, n, W, dz0, plr)
+            else:
+                _forward_pending(out, x, idx, n, W, X[prev], pidx, pnnz, dz0, plr, clip_value,
+                                 U0, plru, kd)
+            form_finish(out, b, s)
             nnz[0] = n  # layer 0's rows are not used again when its step is deferred
             activation_forward(out[:playout[0, 1]], activations[0])
             first = 1
-        _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, first, uwork, uacc,
-                        s, kd)
+        _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, first, uwork, s,
+                        kd)
         pending = False
         n_out = playout[L - 1, 1]
         out = _work_slot(acts, playout, L - 1)[:n_out]
@@ -299,16 +302,14 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
                 if scaled and clip_value > 0:
                     ok &= backward_scaled_clip_rows(dinp, dz, inp, rows, nnz[l], W, relu, lr,
                                                     alpha, clip_value, s, s * decay)
+                elif mom:  # dinp = (Q - kd * U) @ dz
+                    backward_momentum_rows(dinp, dz, inp, rows, nnz[l], W,
+                                           _work_views(uwork, playout, l)[0], kd, lrw, lru, relu,
+                                           clip_value)
                 else:
-                    for part in range(parts):  # momentum: dinp = Q @ dz - kd * (U @ dz)
-                        Wp = W if part == 0 else _work_views(uwork, playout, l)[0]
-                        _backward_sgd_rows(dinp if part == 0 else du[:fan_in], dz, inp, rows,
-                                           nnz[l], Wp, relu, lrw if part == 0 else lru,
-                                           alpha_rows, l1, clip_value)
-                    if mom:
-                        for r in range(fan_in):
-                            dinp[r] -= kd * du[r]
-                    elif scaled:
+                    _backward_sgd_rows(dinp, dz, inp, rows, nnz[l], W, relu, lrw, alpha_rows, l1,
+                                       clip_value)
+                    if scaled:
                         so = dt(s)
                         for r in range(fan_in):
                             dinp[r] *= so
@@ -385,7 +386,7 @@ def _predict_work(out, X, work, playout, acts, activations):
     n_out = playout[L - 1, 1]
     for i in range(X.shape[0]):
         _forward_layers(acts, idx, ioff, nnz, X[i], work, playout, activations, 0, work[:0],
-                        acts[:0], 1.0, work.dtype.type(0))
+                        1.0, work.dtype.type(0))
         last = _work_slot(acts, playout, L - 1)
         for j in range(n_out):
             out[i, j] = last[j]

@@ -31,7 +31,8 @@ renormalised (folded into the buffers, O(parameters)) when they get small: below
 """
 
 from .config import jit
-from .rows import _row_dot, clip_gradient
+from .rows import _row_dot, _update_row, clip_gradient
+from .vmomentum import _vdot2, _vdot2_update
 from .workspace import _work_views
 
 S_MIN = 1.0 / 1024  # the scale is folded back into the weights below this
@@ -41,20 +42,17 @@ MT_MIN = 2.0 ** -40  # momentum's mu**t is folded into u below this
 @jit
 def form_begin(out, b, from_b):
     # a layer's output before its rows are added: the bias (from_b), else 0 (the scaled form,
-    # whose b + s * (inp @ V) is made by form_finish, and momentum's u side)
+    # whose b + s * (inp @ V) is made by form_finish)
     zero = out.dtype.type(0)
     for j in range(out.shape[0]):
         out[j] = b[j] if from_b else zero
 
 
 @jit
-def form_finish(out, b, outu, s, kd, mom):
-    # out: (stride,) holding b + inp @ W (plain), inp @ V (scaled form, s != 1) or
-    # b + inp @ Q (momentum's form, mom; outu holds inp @ U): the layer's pre-activation
-    if mom:
-        for j in range(out.shape[0]):
-            out[j] -= kd * outu[j]
-    elif s != 1.0:
+def form_finish(out, b, s):
+    # out: (stride,) holding b + inp @ W, or inp @ V in the scaled form (s != 1): the layer's
+    # pre-activation b + s * (inp @ V)
+    if s != 1.0:
         sd = out.dtype.type(s)
         for j in range(out.shape[0]):
             out[j] = b[j] + sd * out[j]
@@ -119,6 +117,33 @@ def backward_scaled_clip_rows(dinp, dz, inp, idx, nnz, W, inp_relu, lr, alpha, c
             dinp[i] = so * _row_dot(W, i, dz)
         ok &= scaled_clip_update_row(W, i, inp[i], dz, lr, alpha, clip_value, so, rn)
     return ok
+
+
+@jit
+def backward_momentum_rows(dinp, dz, inp, idx, nnz, Q, U, kd, lrq, lru, inp_relu, clip_value):
+    # dinp: (fan_in,)  dz: (stride,) this layer's pre-activation gradient  inp: (fan_in,)
+    # Q, U: (fan_in, stride) momentum's (q, u) form of W = Q - kd * U; idx[:nnz] the rows with
+    # inp != 0. dinp = W @ dz from the OLD rows (0 where a ReLU input is 0), and every row with
+    # g = clip(inp (x) dz) steps Q -= lrq * g, U -= lru * g: the rows idx[:nnz]
+    fan_in = Q.shape[0]
+    zero = Q.dtype.type(0)
+    if clip_value == 0:
+        k = 0
+        for i in range(fan_in):
+            if k < nnz and idx[k] == i:
+                dinp[i] = _vdot2_update(Q, U, i, kd, lrq * inp[i], lru * inp[i], dz)
+                k += 1
+            else:
+                dinp[i] = zero if inp_relu else _vdot2(Q, U, i, kd, dz)
+    else:
+        for i in range(fan_in):
+            dinp[i] = zero if inp_relu else _vdot2(Q, U, i, kd, dz)
+        for k in range(nnz):
+            i = idx[k]
+            if inp_relu:
+                dinp[i] = _vdot2(Q, U, i, kd, dz)
+            _update_row(Q, i, inp[i], dz, lrq, zero, zero, clip_value)
+            _update_row(U, i, inp[i], dz, lru, zero, zero, clip_value)
 
 
 @jit
