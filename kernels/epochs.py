@@ -55,10 +55,11 @@ def _forward_pending(out, inp, idx, nnz, W, prev, pidx, pnnz, dz, lr, clip_value
     # update W[i] -= lr * clip(prev[i] * dz) to the rows pidx[:pnnz]. Block by block over the
     # rows, a block's pending rows are updated just before the forward reads the same block, so
     # a row both updated and read is fetched from L2 once. Every number is the same as updating
-    # everything first, then running the forward. U: (0, 0), or momentum's u rows (lazy.py):
-    # U[i] -= lru * clip(prev[i] * dz) too, and out += inp @ (W - kd * U)
+    # everything first, then running the forward. U: None, or momentum's u rows (lazy.py):
+    # U[i] -= lru * clip(prev[i] * dz) too, and out += inp @ (W - kd * U) (None: the momentum
+    # code is not compiled at all, see _epoch_per_sample)
     fan_in = W.shape[0]
-    mom = U.shape[0] > 0
+    mom = U is not None
     kp = 0
     kf = 0
     zero = W.dtype.type(0)
@@ -133,8 +134,8 @@ def _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, first, 
     # partial sums in registers (vector._vforward_rows). Leaves each layer's non-zero input
     # rows in idx[ioff[l]:][:nnz[l]] for the backward. The weights in a lazy form (lazy.py):
     # the scaled form when s != 1; momentum's (q, u) form when uwork (the u buffer, work's
-    # layout; else (0,)) is given, kd = c * mu**t.
-    mom = uwork.shape[0] > 0
+    # layout; else None) is given, kd = c * mu**t.
+    mom = uwork is not None
     for l in range(first, playout.shape[0]):
         W, b = _work_views(work, playout, l)
         fan_in, fan_out = playout[l, 0], playout[l, 1]
@@ -166,12 +167,14 @@ def _apply_pending(work, uwork, playout, prev, pidx, dz0, plr, plru, clip_value)
     # layer 0's deferred step for the input row prev now: W[i] -= plr * clip(prev[i] * dz0)
     # for the rows with prev[i] != 0 (and U's with plru in momentum's form)
     pnnz = _nonzero_rows(pidx, prev)
-    for part in range(2 if uwork.shape[0] > 0 else 1):
-        W = _work_views(work if part == 0 else uwork, playout, 0)[0]
-        zero = W.dtype.type(0)
-        lrp = plr if part == 0 else plru
+    W = _work_views(work, playout, 0)[0]
+    zero = W.dtype.type(0)
+    for k in range(pnnz):
+        _update_row(W, pidx[k], prev[pidx[k]], dz0, plr, zero, zero, clip_value)
+    if uwork is not None:
+        U = _work_views(uwork, playout, 0)[0]
         for k in range(pnnz):
-            _update_row(W, pidx[k], prev[pidx[k]], dz0, lrp, zero, zero, clip_value)
+            _update_row(U, pidx[k], prev[pidx[k]], dz0, plru, zero, zero, clip_value)
 
 
 @jit
@@ -180,7 +183,8 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
     # work: padded weights (workspace.py)  acts, dacts: padded slots, zero pads
     # X: (n, n_in)  Y: (n, n_out)  order: (m,) int64  sample_weight: (n,) or (0,) (all 1)
     # lazy_decay: L2 in the scaled form where exact (lazy.py), else every row steps every
-    # sample; uwork: (0,) for plain SGD, or the velocity in work's layout for SGD with momentum
+    # sample; uwork: None for plain SGD (the momentum code is then pruned before it is compiled:
+    # a first fit compiles less), or the velocity in work's layout for SGD with momentum
     # (then alpha == l1 == 0, 0 < momentum < 1), trained in the (q, u) form (lazy.py)
     # returns (loss_sum, n_correct, n_done); n_done < m: order[n_done] gave a non-finite loss
     L = playout.shape[0]
@@ -189,7 +193,7 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
     # layer and layer 0's pending rows
     idx, ioff, nnz = _scratch(playout)
     pidx = np.empty(playout[0, 0], np.int64)
-    mom = uwork.shape[0] > 0
+    mom = uwork is not None
     m = order.shape[0]
     loss_sum = 0.0
     n_correct = 0
@@ -233,7 +237,7 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
             if scaled:
                 fold_scale(work, playout, s)
                 s = 1.0
-            else:
+            if mom:
                 momentum_renorm(uwork, playout, mt)
                 mt = 1.0
         kd = dt(c * mt)  # momentum's form: p = q - kd * u
@@ -256,15 +260,19 @@ def _epoch_per_sample(work, playout, acts, dacts, X, Y, order, activations, loss
             else:
                 pnnz = _nonzero_rows(pidx, X[prev])
                 n = _nonzero_rows(idx, x)
-            U0 = _work_views(uwork, playout, 0)[0] if mom else W[:0]
             form_begin(out, b, s == 1.0)
-            if union and mom:
-                _vforward2_union(out, x, X[prev], idx, n, W, U0, dz0, plr, plru, kd)
+            if mom:
+                U0 = _work_views(uwork, playout, 0)[0]
+                if union:
+                    _vforward2_union(out, x, X[prev], idx, n, W, U0, dz0, plr, plru, kd)
+                else:
+                    _forward_pending(out, x, idx, n, W, X[prev], pidx, pnnz, dz0, plr,
+                                     clip_value, U0, plru, kd)
             elif union:
                 _vforward_union(out, x, X[prev], idx, n, W, dz0, plr)
             else:
                 _forward_pending(out, x, idx, n, W, X[prev], pidx, pnnz, dz0, plr, clip_value,
-                                 U0, plru, kd)
+                                 None, plru, kd)
             form_finish(out, b, s)
             nnz[0] = n  # layer 0's rows are not used again when its step is deferred
             activation_forward(out[:playout[0, 1]], activations[0])
@@ -359,11 +367,11 @@ def _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, los
     if order.shape[0] < PADDED_FROM:
         return _epoch_per_sample(params, flat_playout(layout), acts, dacts, X, Y, order,
                                  activations, loss, lr, alpha, l1, clip_value, sample_weight,
-                                 lazy_decay, params[:0], lr - lr, False)
+                                 lazy_decay, None, lr - lr, False)
     work, playout, acts_p, dacts_p = new_work(params, layout)
     result = _epoch_per_sample(work, playout, acts_p, dacts_p, X, Y, order, activations, loss,
                                lr, alpha, l1, clip_value, sample_weight, lazy_decay,
-                               work[:0], lr - lr, False)
+                               None, lr - lr, False)
     copy_back(params, acts, dacts, layout, work, acts_p, dacts_p, playout)
     return result
 
@@ -385,8 +393,8 @@ def _predict_work(out, X, work, playout, acts, activations):
     L = playout.shape[0]
     n_out = playout[L - 1, 1]
     for i in range(X.shape[0]):
-        _forward_layers(acts, idx, ioff, nnz, X[i], work, playout, activations, 0, work[:0],
-                        1.0, work.dtype.type(0))
+        _forward_layers(acts, idx, ioff, nnz, X[i], work, playout, activations, 0, None, 1.0,
+                        work.dtype.type(0))
         last = _work_slot(acts, playout, L - 1)
         for j in range(n_out):
             out[i, j] = last[j]
