@@ -6,6 +6,7 @@ module is imported the first time it is asked for, so ``import fastmlp`` (and an
 reference alone) never loads numba.
 """
 
+import contextlib
 import importlib
 
 BACKENDS = {"numba": "fastmlp.kernels", "reference": "fastmlp.reference"}
@@ -20,15 +21,54 @@ def get_backend(name):
     return importlib.import_module(BACKENDS[name])
 
 
-def compiled_before(name, dtype, per_sample):
-    """False when backend ``name`` has yet to compile its kernels for this machine, dtype and
-    epoch kind (per-sample or mini-batch): the first run then spends ~10 s compiling."""
-    if name != "numba":
-        return True
-    return importlib.import_module("fastmlp.kernels.compiled").compiled_before(dtype, per_sample)
+# ------------------------------------------------------------------ compiling (the first run)
+
+def cache_dir(name):
+    """The folder where backend ``name`` keeps its compiled kernels (Numba's disk cache), or
+    None (the reference compiles nothing; or Numba's cache object is not where expected)."""
+    if not compiles(name):
+        return None
+    # any compiled kernel's: they share one folder (Numba's cache object is internal: without
+    # it the folder just goes unnamed)
+    for value in vars(importlib.import_module(BACKENDS[name])).values():
+        path = getattr(getattr(value, "_cache", None), "_cache_path", None)
+        if isinstance(path, str):
+            return path
+    return None  # pragma: no cover
 
 
-def mark_compiled(name, dtype, per_sample):
-    """Record that a run of backend ``name`` compiled (and cached) its kernels."""
-    if name == "numba":
-        importlib.import_module("fastmlp.kernels.compiled").mark_compiled(dtype, per_sample)
+def compiles(name):
+    """True if backend ``name`` compiles its kernels (numba), False for the reference."""
+    return name == "numba"
+
+
+def max_compiled_batch(name):
+    """The largest batch the compiled mini-batch epoch takes (a larger one takes the general
+    epoch): a warm-up must stay on the same side of it to compile the same code."""
+    if not compiles(name):
+        return None
+    return importlib.import_module(BACKENDS[name] + ".batches").MAX_BATCH
+
+
+@contextlib.contextmanager
+def watching_compiles(name, on_first=None):
+    """Within the block, count the kernels backend ``name`` compiles (a kernel loaded from the
+    disk cache is not compiled); yields a list that gets one entry per compile, and calls
+    ``on_first()`` once, when the first compile starts (before it runs)."""
+    started = []
+    if not compiles(name):
+        yield started
+        return
+    event = importlib.import_module("numba.core.event")
+
+    class Listener(event.Listener):
+        def on_start(self, ev):
+            if not started and on_first is not None:
+                on_first()
+            started.append(ev.data["dispatcher"].py_func.__name__)
+
+        def on_end(self, ev):
+            pass
+
+    with event.install_listener("numba:compile", Listener()):
+        yield started

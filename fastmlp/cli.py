@@ -1,122 +1,63 @@
-"""Command line: ``fastmlp train`` (default: the reference MNIST workload) and ``fastmlp xor``."""
+"""Command line: ``fastmlp train`` (default: the reference MNIST workload), ``fastmlp xor``,
+and ``fastmlp predict`` / ``fastmlp evaluate`` for saved models (fastmlp/usemodel.py).
+
+The parser (fastmlp/cliparse.py) prints one-line errors with a hint; the checks before any work
+are in fastmlp/clicheck.py; the kernels a command needs are compiled up front and timed on their
+own line (fastmlp/firstrun.py), so no epoch time or samples/s figure includes the compile.
+"""
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 import warnings
 
 import numpy as np
 
-from . import __version__, backends, datasets, persistence, plotting
+from . import __version__, clixor, datasets, firstrun, plotting, usemodel
+from .clicheck import contradiction, output_problem, plotting_available, plural
+from .cliparse import Parser
 from .errors import ConvergenceWarning
 from .argtypes import parse_positive_int
-from .backends import NAMES as BACKEND_NAMES
 from .estimators import MLPClassifier
-from .params import PARAMS
-from .xor import DEFAULTS as XOR_DEFAULTS
-from .xor import PRESETS as XOR_PRESETS
-from .xor import make_xor, train_xor, xor_settings
+from .params import AUTO_PATIENCE, MAX_AUTO_EPOCHS, MIN_AUTO_EPOCHS, PARAMS, SAMPLE_BUDGET
+from .params import auto_epochs
 
 # the hyperparameters `fastmlp train` exposes: every one of the table except verbose (--quiet)
 CLI_PARAMS = tuple(p for p in PARAMS if p.cli is not None)
 
-
-def _can_create_a_file_in(folder):
-    """None if a file can be created (and removed again) in ``folder``, else the reason."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".fastmlp-check-", dir=folder)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        return exc.strerror or type(exc).__name__
-    return None
-
-
-def _output_problem(save=None, folder=None):
-    """Why --save FILE or a plot/output FOLDER cannot be written, or None: proven by creating
-    and removing a file there before any data loads, so a typo does not cost a whole run."""
-    if save is not None:
-        if not save:
-            return "--save needs a file path"
-        path, problem = persistence.save_problem(save)
-        if problem:
-            return problem
-        reason = _can_create_a_file_in(os.path.dirname(os.path.abspath(path)))
-        if reason:
-            return f"cannot save to {path!r}: no file can be created in its folder ({reason})"
-    if folder is not None:
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            return f"cannot write figures into {folder!r}: it is a file, not a folder"
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            return f"cannot write figures into {folder!r}: cannot create it ({exc.strerror})"
-        reason = _can_create_a_file_in(folder)
-        if reason:
-            return f"cannot write figures into {folder!r}: no file can be created there ({reason})"
-    return None
-
-
-def _plural(n, word):
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _contradiction(args, given):
-    """A message if options contradict each other (an option that would be silently ignored)."""
-    schedule = getattr(args, "lr_schedule", None)
-    rules = [
-        ("--lr-decay", schedule not in (None, "step", "exponential", "inverse_time"),
-         f"--lr-decay has no effect with --lr-schedule {schedule} (only step, exponential "
-         f"and inverse_time decay)"),
-        ("--lr-step", schedule not in (None, "step"),
-         f"--lr-step has no effect with --lr-schedule {schedule} (only step)"),
-        ("--l1-ratio", getattr(args, "penalty", "elasticnet") != "elasticnet",
-         f"--l1-ratio has no effect with --penalty {getattr(args, 'penalty', '')} (only "
-         f"elasticnet mixes L1 and L2)"),
-        ("--penalty", getattr(args, "alpha", 1) == 0,
-         "--penalty has no effect with --alpha 0 (the default): set the penalty's strength"),
-        ("--l1-ratio", getattr(args, "alpha", 1) == 0,
-         "--l1-ratio has no effect with --alpha 0 (the default): set the penalty's strength"),
-        *((flag, getattr(args, "solver", "sgd") == "adam",
-           f"{flag} has no effect with --solver adam (only sgd uses momentum)")
-          for flag in ("--momentum", "--nesterov", "--no-nesterov")),
-        *((flag, getattr(args, "solver", "adam") == "sgd",
-           f"{flag} has no effect with --solver sgd (the default; only adam uses it)")
-          for flag in ("--beta1", "--beta2", "--epsilon")),
-        *((flag, getattr(args, "solver", "") == "sgd" and getattr(args, "momentum", 1) == 0,
-           f"{flag} has no effect with --momentum 0 (the default): set the momentum")
-          for flag in ("--nesterov", "--no-nesterov")),
-        ("--tol", getattr(args, "n_iter_no_change", 1) is None and
-         getattr(args, "epochs", "auto") != "auto",
-         "--tol has no effect without --n-iter-no-change (early stopping) or --epochs auto"),
-        ("--gif", getattr(args, "no_plots", False),
-         "--gif and --no-plots contradict each other: the GIF is a plot"),
-        ("--out", getattr(args, "no_plots", False),
-         "--out and --no-plots contradict each other: nothing is written with --no-plots"),
-    ]
-    for flag, bad, message in rules:
-        if flag in given and bad:
-            return message
-    return None
-
-
-def _plotting_available():
-    # True if matplotlib imports; otherwise prints what to install and returns False
-    try:
-        plotting.pyplot()
-    except plotting.PlottingUnavailable as exc:
-        print(f"fastmlp: {exc}", file=sys.stderr)
-        return False
-    return True
+# the table's help where the command line differs from the estimators: its own defaults, a
+# classifier-only command (no word about the regressor), options rather than attributes
+CLI_HELP = {
+    "epochs": f"passes over the training set (default 3, the reference workload), or 'auto': "
+              f"enough for about {SAMPLE_BUDGET:,} samples, between {MIN_AUTO_EPOCHS} and "
+              f"{MAX_AUTO_EPOCHS} epochs, stopping once the training loss has not improved by "
+              f"--tol for {AUTO_PATIENCE} epochs",
+    "output_activation": "output activation (default softmax)",
+    "class_weight": "weight of each class's samples in the loss: 'balanced' (n_samples / "
+                    "(n_classes * count)) or label:weight pairs like 0:1,1:5 (default: 1 for "
+                    "all)",
+    "alpha": "strength of the weight penalty chosen by --penalty (default 0: none)",
+    "clip_value": "clip every gradient entry to [-C, C] (default 0: off)",
+    "random_state": "seed of the initialisation and the shuffling (default 0)",
+    "validation_fraction": "hold out this fraction of the training set, scored every epoch "
+                           "(default 0: none)",
+    "n_iter_no_change": "early stopping: stop after K epochs without improvement of the "
+                        "validation accuracy (with --validation-fraction; the best epoch's "
+                        "weights are kept) or else of the training loss",
+    "tol": "smallest improvement that resets the patience of --n-iter-no-change and of "
+           "--epochs auto (default 1e-4)",
+    "diagnostics": "print gradient norms, update/weight ratios and inactive hidden units per "
+                   "layer after every epoch, and add them to --json (default off)",
+}
+DESCRIPTION = ("Train small MLPs with per-sample SGD on compiled kernels, and use the models. "
+               "'fastmlp COMMAND --help' lists a command's options.")
 
 
 def _add_hyperparameters(parser):
     """One option per hyperparameter of the table, with its flag, type, choices and default."""
     for p in CLI_PARAMS:
-        kw = dict(default=p.command_line_default, help=p.help)
+        kw = dict(default=p.command_line_default, help=CLI_HELP.get(p.name, p.help))
         if isinstance(p.cli_type, type) and issubclass(p.cli_type, argparse.Action):
             kw["action"] = p.cli_type
         elif p.cli_type is not None:
@@ -129,11 +70,13 @@ def _add_hyperparameters(parser):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="fastmlp", description=__doc__, allow_abbrev=False)
+    parser = Parser(prog="fastmlp", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"fastmlp {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     t = sub.add_parser("train", help="train an MLP on MNIST (or Fashion-MNIST) and report",
-                       allow_abbrev=False)
+                       usage="%(prog)s [options]",
+                       description="Train an MLP classifier on MNIST (the bundled copy, by "
+                                   "default) or Fashion-MNIST and report the test accuracy.")
     t.add_argument("--dataset", choices=tuple(datasets.DATASETS), default="mnist",
                    help="which data set (default mnist, the copy bundled with fastmlp)")
     t.add_argument("--data", metavar="DIR", help="folder with the four IDX files (default: "
@@ -141,7 +84,8 @@ def build_parser():
     _add_hyperparameters(t)
     t.add_argument("--train-samples", type=parse_positive_int, default=None, metavar="N",
                    help="use only the first N training samples")
-    t.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
+    t.add_argument("--save", metavar="PATH", help="save the trained model (.npz added if "
+                   "missing) and print the path; use it with fastmlp predict / evaluate")
     t.add_argument("--quiet", action="store_true",
                    help="no progress bar or per-epoch lines; the final result line stays")
     t.add_argument("--json", action="store_true", help="print one JSON object at the end")
@@ -149,35 +93,8 @@ def build_parser():
                    "diagnostics.png (per epoch) and confusion_matrix.png (test set) to DIR; "
                    "needs matplotlib; turns --diagnostics on")
 
-    x = sub.add_parser("xor", help="the XOR demo: train 2-H-2 sigmoid nets, plot the boundary",
-                       allow_abbrev=False)
-    x.add_argument("--preset", choices=tuple(XOR_PRESETS), default="default",
-                   help="; ".join(f"{k}: {v['about']}" for k, v in XOR_PRESETS.items()) +
-                   " (options given explicitly override the preset)")
-    x.add_argument("--out", metavar="DIR", default="xor-out",
-                   help="folder for xor_boundary.png, xor_loss.png, xor_accuracy.png, "
-                        "xor_diagnostics.png (default xor-out)")
-    x.add_argument("--hidden", type=parse_positive_int, metavar="H",
-                   help=f"hidden units (default {XOR_DEFAULTS['hidden']}; the write-up uses 3, "
-                        f"10 and 50)")
-    x.add_argument("--epochs", type=parse_positive_int, metavar="N",
-                   help=f"full-batch epochs (default {XOR_DEFAULTS['epochs']})")
-    x.add_argument("--lr", type=float, help=f"learning rate (default "
-                   f"{XOR_DEFAULTS['learning_rate']})")
-    x.add_argument("--alpha", type=float,
-                   help=f"penalty strength (default {XOR_DEFAULTS['alpha']})")
-    x.add_argument("--penalty", choices=("l2", "l1", "elasticnet"),
-                   help="l2 (default), l1 or elasticnet")
-    x.add_argument("--l1-ratio", type=float, help="elasticnet's share of L1 (default 0.15)")
-    x.add_argument("--seed", type=int, help=f"seed of the initial weights (default "
-                   f"{XOR_DEFAULTS['seed']})")
-    x.add_argument("--backend", choices=BACKEND_NAMES, default="numba",
-                   help="numba (compiled kernels, default) or reference (the NumPy reference)")
-    x.add_argument("--gif", action="store_true",
-                   help="also write xor_learning.gif: accuracy, boundary and loss side by side "
-                        "as it learns")
-    x.add_argument("--no-plots", action="store_true", help="train and report only")
-    x.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    clixor.add_command(sub)
+    usemodel.add_commands(sub)
     return parser
 
 
@@ -193,13 +110,13 @@ def _data_name(args, y_train, y_test):
 
 def train(args):
     out = sys.stderr if args.json else sys.stdout
-    problem = _contradiction(args, args.given)
+    problem = contradiction(args, args.given)
     if problem:
         print(f"fastmlp: {problem}", file=sys.stderr)
         return 2
-    if args.plot and not _plotting_available():  # fail before training, not after
+    if args.plot and not plotting_available():  # fail before training, not after
         return 2
-    problem = _output_problem(args.save, args.plot)
+    problem = output_problem(args.save, args.plot)
     if problem:
         print(f"fastmlp: {problem}", file=sys.stderr)
         return 2
@@ -254,11 +171,18 @@ def train(args):
                       + ", inactive hidden units " + " ".join(f"{v:.0%}" for v in d["inactive"]),
                       file=out)
 
-    per_sample = args.batch_size == 1
-    first_run = not backends.compiled_before(args.backend, args.dtype, per_sample)
-    if first_run and not args.quiet:
-        print("compiling the kernels for this machine: the first run takes ~10 s longer "
-              "(once; later runs load them from the cache)", file=sys.stderr)
+    # the kernels this run needs, compiled (or loaded from the cache) before the clock starts
+    try:
+        compiled = firstrun.compile_kernels(
+            firstrun.tiny_fit(model, X_train, y_train), args.backend,
+            "train" if args.batch_size == 1 else "train-batch",
+            notice=None if args.quiet else sys.stderr)
+    except KeyboardInterrupt:
+        print("fastmlp: interrupted while compiling the kernels (nothing trained)",
+              file=sys.stderr)
+        return 130
+    if compiled.compiled and not args.quiet:
+        print(compiled.line(), file=out)
     tic = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -270,7 +194,7 @@ def train(args):
     except KeyboardInterrupt:
         # The model holds the weights of the last completed chunk; keep them if asked to save.
         done = getattr(model, "t_", 0)
-        msg = (f"fastmlp: interrupted after {_plural(getattr(model, 'n_iter_', 0), 'full epoch')}"
+        msg = (f"fastmlp: interrupted after {plural(getattr(model, 'n_iter_', 0), 'full epoch')}"
                f" ({done} samples trained)")
         if args.save and hasattr(model, "params_"):
             model.save(args.save)
@@ -285,8 +209,6 @@ def train(args):
             print(f"fastmlp: warning: {w.message}", file=sys.stderr)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    if first_run:
-        backends.mark_compiled(args.backend, args.dtype, per_sample)
     train_seconds = sum(h["seconds"] for h in history)
     # the model as it ends (early stopping may restore an earlier epoch's best weights)
     test_accuracy = model.score(X_test, y_test)
@@ -294,16 +216,22 @@ def train(args):
                   validation_samples=n_val, test_samples=len(X_test),
                   **{p.dest: getattr(args, p.dest) for p in CLI_PARAMS})
     config["hidden"] = list(args.hidden)
+    planned = auto_epochs(n_fit) if args.epochs == "auto" else args.epochs
+    stopped_early, kept_epoch = _early_stop(model, len(history), planned, args.tol)
     result = dict(
         test_accuracy=test_accuracy, epochs=len(history), seconds=total,
         train_seconds=train_seconds,
         samples_per_second=n_fit * len(history) / train_seconds,
         final_loss=history[-1]["loss"], history=history,
+        compile_seconds=compiled.seconds, compile_cpu_seconds=compiled.cpu_seconds,
+        compiled=compiled.compiled,
+        stopped_early=stopped_early, weights_of_epoch=kept_epoch,
         config=config, warnings=health,
     )
     if model.diagnostics_:
         result["diagnostics"] = model.diagnostics_
     failed = None
+    subset = f" (first {len(X_train)} training samples)" if args.train_samples else ""
     try:
         if args.save:
             result["saved"] = model.save(args.save) or args.save
@@ -311,7 +239,8 @@ def train(args):
             result["plots"] = plotting.training_figures(
                 history, y_test, model.predict(X_test), args.plot,
                 labels=np.union1d(model.classes_, y_test),
-                class_names=datasets.CLASS_NAMES.get(kind), diagnostics=model.diagnostics_)
+                class_names=datasets.CLASS_NAMES.get(kind), diagnostics=model.diagnostics_,
+                title=f"{name}{subset}\n{_run_name(args, sizes)}", penalty=args.alpha > 0)
     except (OSError, ImportError) as exc:  # checked up front; the disk may still fail
         failed = f"fastmlp: after training: {exc}"
         result["error"] = str(exc)
@@ -319,62 +248,45 @@ def train(args):
         print(json.dumps(result))
     else:
         print(f"test accuracy {result['test_accuracy']:.4f} after "
-              f"{_plural(result['epochs'], 'epoch')} in {total:.1f} s "
-              f"({result['samples_per_second']:,.0f} samples/s while training)")
+              f"{plural(result['epochs'], 'epoch')} in {total:.1f} s "
+              f"({result['samples_per_second']:,.0f} samples/s while training)" +
+              _early_stop_note(model, stopped_early, kept_epoch, args))
+        if "saved" in result:
+            print(f"saved the model to {result['saved']}")
     if failed:
         print(failed, file=sys.stderr)
         return 2
     return 0
 
 
-def xor(args):
-    problem = _contradiction(args, args.given)
-    if problem:
-        print(f"fastmlp: {problem}", file=sys.stderr)
-        return 2
-    if not args.no_plots and not _plotting_available():  # fail before training, not after
-        return 2
-    problem = None if args.no_plots else _output_problem(folder=args.out)
-    if problem:
-        print(f"fastmlp: {problem}", file=sys.stderr)
-        return 2
-    settings = xor_settings(args.preset, hidden=args.hidden, epochs=args.epochs,
-                            learning_rate=args.lr, alpha=args.alpha, penalty=args.penalty,
-                            l1_ratio=args.l1_ratio, seed=args.seed)
-    X, y = make_xor(seed=0)
-    tic = time.perf_counter()
-    try:
-        model, history = train_xor(X, y, frames=40 if args.gif else 0, resolution=60,
-                                   backend=args.backend, diagnostics=not args.no_plots,
-                                   **settings)
-    except (ValueError, FloatingPointError) as exc:
-        print(f"fastmlp: {exc}", file=sys.stderr)
-        return 2
-    seconds = time.perf_counter() - tic
-    hidden = settings["hidden"]
-    result = dict(accuracy=model.score(X, y), final_loss=model.loss_curve_[-1],
-                  epochs=model.n_iter_, seconds=seconds,
-                  config=dict(network=f"2-{hidden}-2", preset=args.preset,
-                              activation=model.activation, output_activation="sigmoid",
-                              loss="squared_error", batch_size="full",
-                              lr=settings["learning_rate"], alpha=settings["alpha"],
-                              penalty=model.penalty, l1_ratio=model.l1_ratio,
-                              seed=settings["seed"], backend=args.backend, samples=len(X)))
-    if not args.no_plots:
-        try:
-            result["plots"] = plotting.xor_figures(model, X, y, history, args.out, gif=args.gif)
-        except OSError as exc:
-            print(f"fastmlp: {exc}", file=sys.stderr)
-            return 2
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(f"XOR 2-{hidden}-2: accuracy {result['accuracy']:.4f}, loss "
-              f"{result['final_loss']:.4f} after {_plural(result['epochs'], 'epoch')} in "
-              f"{seconds:.2f} s")
-        for path in result.get("plots", {}).values():
-            print(f"wrote {path}")
-    return 0
+def _early_stop(model, epochs, planned, tol):
+    """(stopped early?, the epoch whose weights the model holds): with a validation set,
+    early stopping keeps the weights of the epoch whose validation score last improved on the
+    best so far by more than tol (training.py); without one, the last epoch's."""
+    if epochs >= planned:
+        return False, epochs
+    best, kept = -np.inf, epochs
+    for epoch, score in enumerate(model.validation_scores_ or [], start=1):
+        if score > best + tol:
+            best, kept = score, epoch
+    return True, kept
+
+
+def _early_stop_note(model, stopped_early, kept_epoch, args):
+    if not stopped_early:
+        return ""
+    if model.validation_scores_:
+        return (f"; early stopping kept the weights of epoch {kept_epoch} (validation "
+                f"accuracy {model.validation_scores_[kept_epoch - 1]:.4f})")
+    patience = args.n_iter_no_change or AUTO_PATIENCE
+    return (f"; stopped early: the training loss had not improved by {args.tol:g} for "
+            f"{plural(patience, 'epoch')}")
+
+
+def _run_name(args, sizes):
+    """'784-200-200-10 relu, lr 0.01, batch 1, seed 0': the run, for figure titles."""
+    return (f"{'-'.join(map(str, sizes))} {args.activation}, lr {args.lr:g}, batch "
+            f"{args.batch_size}, {args.solver}, seed {args.seed}")
 
 
 def main(argv=None):
@@ -385,8 +297,8 @@ def main(argv=None):
     if args.command == "train":
         return train(args)
     if args.command == "xor":
-        return xor(args)
-    return 2
+        return clixor.run(args)
+    return usemodel.run(args)
 
 
 if __name__ == "__main__":

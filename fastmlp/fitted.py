@@ -18,7 +18,8 @@ import numpy as np
 
 from .codes import ADAM
 from .init import initialise as initialise_weights
-from .layout import check_state, coef_views, layer_sizes, make_layout, take_in_weights
+from .layout import (aligned_copy, check_state, coef_views, layer_sizes, make_layout,
+                     take_in_weights)
 from .validation import check_random_state
 
 NON_FINITE_WEIGHTS = ("the model's weights contain NaN or infinity (coefs_ or intercepts_ "
@@ -29,7 +30,7 @@ def initialise(model, n_in, n_out, settings):
     """A fresh network for ``settings``: new weights, counters and curves."""
     model._rng = check_random_state(settings.random_state)
     model.layout_, n_params, _ = make_layout((n_in,) + settings.hidden_layer_sizes + (n_out,))
-    model.params_ = np.zeros(n_params, dtype=settings.dtype)
+    model.params_ = aligned_copy(np.zeros(n_params, dtype=settings.dtype))
     initialise_weights(model.params_, model.layout_, settings.init, model._rng)
     model.coefs_, model.intercepts_ = coef_views(model.params_, model.layout_)
     model.n_features_in_ = n_in
@@ -200,7 +201,7 @@ def from_arrays(model, data, path, settings):
     params = np.ascontiguousarray(data["params"])
     if params.dtype.kind == "f" and not params.dtype.isnative:  # e.g. written on big-endian
         params = params.astype(params.dtype.newbyteorder("="))
-    params = params.copy()
+    params = aligned_copy(params)
     try:
         check_state(layout, params)
     except ValueError:

@@ -30,11 +30,13 @@ one could have been: the first small call after a change goes the general way.
 """
 
 import math
+import threading
+from operator import is_
 
 import numpy as np
 
 from .backends import get_backend
-from .layout import activation_size, layer_sizes
+from .layout import activation_size, aligned_copy, layer_sizes
 from .protocol import RECORDS, training_weights
 from .schedules import learning_rate_at
 from .training import _diverged, optimizer_arguments, sample_weights, weight_penalty, with_note
@@ -51,9 +53,9 @@ class Online:
 
     def __init__(self, model, settings):
         self.params, self.layout = model.params_, model.layout_
-        self.shape, self.layout_bytes = self.params.shape, self.layout.tobytes()
+        self.layout_bytes = self.layout.tobytes()
         self.coefs, self.intercepts = model.coefs_, model.intercepts_
-        self.coef_items = tuple(model.coefs_) + tuple(model.intercepts_)
+        self.coef_items, self.intercept_items = tuple(model.coefs_), tuple(model.intercepts_)
         self.dtype = self.params.dtype
         sizes = layer_sizes(self.layout)
         self.n_in, self.n_out = sizes[0], sizes[-1]
@@ -61,6 +63,7 @@ class Online:
         self.mutable = tuple((name, _copy(getattr(model, name))) for name in _MUTABLE)
         self.settings = settings  # None: predict only
         self.n_acts = activation_size(self.layout)
+        self.local = threading.local()  # predict's scratch, per thread
         self.kernels = get_backend("numba")
         self.checks = self.kernels.checks
         self.t, self.n_iter = model.t_, model.n_iter_
@@ -71,7 +74,7 @@ class Online:
         # train_epoch's arguments that stay the same from call to call, as tuples
         t = self.dtype.type
         grads = np.zeros_like(self.params)  # scratch of the mini-batch epochs
-        acts, dacts = np.zeros(self.n_acts, self.dtype), np.zeros(self.n_acts, self.dtype)
+        acts, dacts = (aligned_copy(np.zeros(self.n_acts, self.dtype)) for _ in range(2))
         self.buffers = (self.params, grads, acts, dacts)
         self.network = (self.layout, s.activation_codes, s.loss_code)
         self.penalty = (t(s.l2), t(s.l1), t(s.clip_value), t(s.clip_norm))
@@ -92,33 +95,26 @@ class Online:
         take_checkpoint(model, self)
 
     def valid_for(self, model):
-        """True if the model's fitted buffers and hyperparameters are still those checked."""
+        """True if the model's fitted buffers and hyperparameters are still those checked:
+        the same objects (an assignment replaces them), the layout unchanged in place, no
+        array of coefs_/intercepts_ replaced, mutable hyperparameters equal to their copies.
+        (A reshaped params_ would not pass Numba's type check; read-only is checked.)"""
         d = model.__dict__
-        params = d.get("params_")
-        if (params is not self.params or params.shape != self.shape or
-                not params.flags.writeable or d.get("layout_") is not self.layout or
-                self.layout.tobytes() != self.layout_bytes):
-            return False
-        coefs, intercepts = d.get("coefs_"), d.get("intercepts_")
-        if coefs is not self.coefs or intercepts is not self.intercepts:
+        if (d.get("params_") is not self.params or d.get("layout_") is not self.layout or
+                d.get("coefs_") is not self.coefs or
+                d.get("intercepts_") is not self.intercepts or
+                not self.params.flags.writeable or self.layout.tobytes() != self.layout_bytes):
             return False
         if self.settings is not None and (d.get("velocity_") is not self.velocity or
                                           d.get("sq_avg_") is not self.sq_avg):
             return False
-        items = self.coef_items
-        if len(coefs) + len(intercepts) != len(items):
+        if (len(self.coefs) != len(self.coef_items) or
+                len(self.intercepts) != len(self.intercept_items) or
+                not all(map(is_, self.coefs, self.coef_items)) or
+                not all(map(is_, self.intercepts, self.intercept_items))):
             return False
-        k = 0
-        for a in coefs:
-            if a is not items[k]:
-                return False
-            k += 1
-        for a in intercepts:
-            if a is not items[k]:
-                return False
-            k += 1
         for name, value in self.mutable:
-            if getattr(model, name) != value:
+            if d.get(name) != value:
                 return False
         return True
 
@@ -160,10 +156,11 @@ def remember(model, settings=None, classes=None):
     classifier's partial_fit, checked by that call)."""
     if getattr(model, "feature_names_in_", None) is not None:
         return  # every call checks the names of X: the general path does it
+    fitted_with = settings or getattr(model, "_settings", None)
+    if (fitted_with.backend if fitted_with is not None else model.backend) != "numba":
+        return  # the reference backend's calls stay the reference's (and never load numba)
     if settings is not None:
-        if settings.backend != "numba" or settings.diagnostics or settings.verbose:
-            return
-        if settings.validation_fraction > 0:
+        if settings.diagnostics or settings.verbose or settings.validation_fraction > 0:
             return
     else:
         old = RECORDS.get(model)
@@ -356,7 +353,9 @@ def predict_raw(model, X):
     if X is None:
         return None
     out = np.empty((X.shape[0], o.n_out), o.dtype)
-    acts = np.empty(o.n_acts, o.dtype)  # per call: predict is thread-safe
+    acts = getattr(o.local, "acts", None)  # one per thread: predict is thread-safe
+    if acts is None:
+        acts = o.local.acts = aligned_copy(np.zeros(o.n_acts, o.dtype))
     o.kernels.predict(out, X, o.params, acts, o.layout, o.codes)
     if not o.checks.all_finite(out):
         return None  # the general path says why

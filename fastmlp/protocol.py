@@ -17,7 +17,7 @@ from . import fitted
 from .codes import ACTIVATIONS
 from .features import check_feature_names, feature_names
 from .labels import standardise_targets, target_statistics
-from .layout import coef_views
+from .layout import aligned_copy, coef_views
 from .params import DEFAULTS as D
 from .sklearn_compat import (data_conversion_warning, not_fitted_error, sklearn_hint,
                              sklearn_tags, unknown_parameters)
@@ -90,8 +90,9 @@ class Protocol:
     def __setstate__(self, state):
         self.__dict__.update(state)
         if "params_" in state:
-            if not self.params_.flags.writeable:  # e.g. joblib's read-only memory maps
-                self.params_ = self.params_.copy()
+            if not self.params_.flags.writeable or self.params_.ctypes.data % 64:
+                # e.g. joblib's read-only memory maps; and rows on cache-line boundaries
+                self.params_ = aligned_copy(self.params_)
             self.coefs_, self.intercepts_ = coef_views(self.params_, self.layout_)
 
     def _fitted_layout(self):

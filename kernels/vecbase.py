@@ -80,6 +80,32 @@ def _mload(builder, ptr, vty, mask):
                          ir.Constant(vty, [0.0] * vty.count)])
 
 
+def _tail_load(builder, ptr, vty, mask, rem):
+    # the first rem lanes loaded from ptr, the others 0: a masked load where masked stores are
+    # fast (AVX-512). Elsewhere AVX's masked loads cost ~25 ns a row too (Zen 1), so the whole
+    # vector is loaded plainly and the lanes past rem set to 0 -- when those 64 bytes lie in
+    # the 4 KiB page of the first one, which holds row data, so reading them cannot fault
+    # (memory is mapped a page at a time); near a page's end, the masked load. The lanes past
+    # rem are never used: the bytes read there are not part of any result.
+    if MASKED_STORES:
+        return _mload(builder, ptr, vty, mask)
+    i64 = ir.IntType(64)
+    page_off = builder.and_(builder.ptrtoint(ptr, i64), ir.Constant(i64, 4095))
+    safe = builder.icmp_unsigned("<=", page_off, ir.Constant(i64, 4096 - LINE))
+    with builder.if_else(safe, likely=True) as (then, otherwise):
+        with then:
+            whole = builder.select(mask, _vload(builder, ptr, vty), ir.Constant(vty, [0.0] *
+                                                                                  vty.count))
+            from_whole = builder.block
+        with otherwise:
+            masked = _mload(builder, ptr, vty, mask)
+            from_mask = builder.block
+    phi = builder.phi(vty)
+    phi.add_incoming(whole, from_whole)
+    phi.add_incoming(masked, from_mask)
+    return phi
+
+
 def _mstore(builder, value, ptr, vty, mask):
     # the lanes of mask stored at ptr, the others left as they are
     builder.call(_masked_fn(builder, vty, True),
@@ -88,29 +114,30 @@ def _mstore(builder, value, ptr, vty, mask):
 
 def _tail_store(builder, value, ptr, vty, mask, rem):
     # the first rem lanes of value stored at ptr (mask: lane < rem), the others left as they
-    # are: one masked store where that is fast (MASKED_STORES); else the lower half as one
-    # plain half-width store if rem >= half (a 200-float32 row's last 8), and the rest element
-    # by element from a stack copy of the vector (once per row)
+    # are: one masked store where that is fast (MASKED_STORES: AVX-512); else plain stores of
+    # halves, quarters, ... of the vector, one per set bit of rem from the largest (rem = 10 of
+    # 16: 8 lanes, then 2), each under a branch that is the same for every row of a layer
     if MASKED_STORES:
         _mstore(builder, value, ptr, vty, mask)
         return
     i64 = ir.IntType(64)
-    half = vty.count // 2
-    hty = ir.VectorType(vty.element, half)
+    i32 = ir.IntType(32)
     eptr = builder.bitcast(ptr, vty.element.as_pointer())
-    big = builder.icmp_unsigned(">=", rem, ir.Constant(rem.type, half))
-    with builder.if_then(big):
-        low = builder.shuffle_vector(value, value,
-                                     ir.Constant(ir.VectorType(ir.IntType(32), half),
-                                                 list(range(half))))
-        builder.store(low, builder.bitcast(eptr, hty.as_pointer()), align=_align(vty))
-    tmp = cgutils.alloca_once(builder, vty)
-    builder.store(value, tmp, align=_align(vty))
-    src = builder.bitcast(tmp, vty.element.as_pointer())
-    start = builder.select(big, ir.Constant(i64, half), ir.Constant(i64, 0))
     rem64 = builder.zext(rem, i64) if rem.type != i64 else rem
-    with cgutils.for_range_slice(builder, start, rem64, ir.Constant(i64, 1)) as (k, _):
-        builder.store(builder.load(builder.gep(src, [k])), builder.gep(eptr, [k]))
+    cur, off, w = value, ir.Constant(i64, 0), vty.count // 2
+    while w >= 1:
+        wty = ir.VectorType(vty.element, w)
+        low = builder.shuffle_vector(cur, cur, ir.Constant(ir.VectorType(i32, w), list(range(w))))
+        high = builder.shuffle_vector(cur, cur, ir.Constant(ir.VectorType(i32, w),
+                                                            list(range(w, 2 * w))))
+        bit = builder.icmp_unsigned("!=", builder.and_(rem64, ir.Constant(i64, w)),
+                                    ir.Constant(i64, 0))
+        with builder.if_then(bit):
+            builder.store(low, builder.bitcast(builder.gep(eptr, [off]), wty.as_pointer()),
+                          align=_align(vty))
+        cur = builder.select(bit, high, low)
+        off = builder.add(off, builder.select(bit, ir.Constant(i64, w), ir.Constant(i64, 0)))
+        w //= 2
 
 
 def _tail(builder, ncols, vty):
@@ -179,5 +206,5 @@ def _each_vector(context, builder, aryty, ary_val, vty, body):
     with builder.if_then(builder.icmp_unsigned("!=", rem, ir.Constant(rem.type, 0)),
                          likely=False):
         off = builder.mul(nv, ir.Constant(nv.type, vty.count))
-        body(off, lambda p: _mload(builder, p, vty, mask),
+        body(off, lambda p: _tail_load(builder, p, vty, mask, rem),
              lambda v, p: _tail_store(builder, v, p, vty, mask, rem))

@@ -10,7 +10,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import vecbase
-from .vecbase import (_check, _data, _lanes_of, _mload, _mstore, _splat, _tail, _tail_store,
+from .vecbase import (_check, _data, _lanes_of, _mstore, _splat, _tail, _tail_load, _tail_store,
                       _vec_ptr, _vload, _vstore)
 
 BLOCK = 8  # vectors of out kept in registers while the rows stream past (8 x 64 B)
@@ -99,7 +99,9 @@ def _forward_block(builder, k, tail, partial, union, v0, n, idx, x, out, wbytes,
     tmask, rem = partial
 
     def load(j, p):
-        return _mload(builder, p, vty, tmask) if tail and j == k - 1 else _vload(builder, p, vty)
+        if tail and j == k - 1:
+            return _tail_load(builder, p, vty, tmask, rem)
+        return _vload(builder, p, vty)
 
     def store(j, v, p):
         if tail and j == k - 1:

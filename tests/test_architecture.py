@@ -43,6 +43,8 @@ LAYERS = [
     ("fastmlp.estimators", "fastmlp.protocol", "fastmlp.online"),
     ("fastmlp.gradcheck", "fastmlp.xor"),
     ("fastmlp.plotting",),
+    ("fastmlp.firstrun", "fastmlp.cliparse", "fastmlp.clicheck", "fastmlp.inputfiles",
+     "fastmlp.usemodel", "fastmlp.clixor"),
     ("fastmlp.cli", "fastmlp", "fastmlp.__main__"),
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

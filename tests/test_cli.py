@@ -92,6 +92,8 @@ def test_cli_ctrl_c_saves_the_partly_trained_model(capsys, tmp_path, monkeypatch
             return getattr(real, name)
 
         def train_epoch(self, *args):
+            if args[4].shape[0] < 3000:  # the warm-up's tiny fit before training
+                return real.train_epoch(*args)
             calls.append(1)
             if len(calls) == 3:
                 raise KeyboardInterrupt
@@ -350,3 +352,44 @@ def test_xor_presets_are_the_write_ups_runs(capsys):
     assert cli.main(["xor", "--preset", "3-neurons", "--epochs", "20", "--no-plots",
                      "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["config"]["network"] == "2-3-2"
+
+
+# ==================================================================== issue 19: says what it did
+
+
+def test_early_stopping_names_the_epoch_whose_weights_it_kept(capsys):
+    argv = ["train", "--train-samples", "1000", "--epochs", "15", "--validation-fraction", "0.3",
+            "--n-iter-no-change", "1", "--lr", "0.05", "--hidden", "32"]
+    assert cli.main(argv + ["--quiet", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    kept = result["weights_of_epoch"]
+    assert result["stopped_early"] and kept < result["epochs"] < 15
+    # the model it ends with is that epoch's: the test accuracy measured after that epoch
+    assert result["test_accuracy"] == result["history"][kept - 1]["test_accuracy"]
+    scores = [h["validation_score"] for h in result["history"]]
+    assert scores[kept - 1] == max(scores)
+    assert cli.main(argv) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith(f"test accuracy {result['test_accuracy']:.4f} after "
+                           f"{result['epochs']} epochs in ")
+    assert last.endswith(f"; early stopping kept the weights of epoch {kept} (validation "
+                         f"accuracy {scores[kept - 1]:.4f})")
+
+
+def test_a_run_that_ends_normally_says_nothing_about_early_stopping(capsys):
+    assert cli.main(["train", "--train-samples", "300", "--epochs", "2", "--hidden", "8",
+                     "--validation-fraction", "0.2", "--quiet", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert not result["stopped_early"] and result["weights_of_epoch"] == 2
+
+
+def test_early_stop_on_the_training_loss_keeps_the_last_epoch():
+    from types import SimpleNamespace
+    model = SimpleNamespace(validation_scores_=[])
+    assert cli._early_stop(model, 12, 200, 1e-4) == (True, 12)
+    args = SimpleNamespace(n_iter_no_change=None, tol=1e-4)
+    assert cli._early_stop_note(model, True, 12, args) == (
+        "; stopped early: the training loss had not improved by 0.0001 for 10 epochs")
+    model = SimpleNamespace(validation_scores_=[0.5, 0.7, 0.70001, 0.6])
+    assert cli._early_stop(model, 4, 10, 1e-4) == (True, 2)  # 0.70001 is not better by tol
+    assert cli._early_stop(model, 4, 4, 1e-4) == (False, 4)

@@ -313,3 +313,11 @@ def test_the_public_buffer_in_place_trains_as_the_padded_copy(dtype, sizes, alph
         assert np.array_equal(p1, p2) and np.array_equal(o1, o2) and r1[0] == r2[0]
     else:
         np.testing.assert_allclose(p1, p2, **tol(dtype, "epoch"))
+
+
+def test_the_reference_backend_keeps_its_own_calls():
+    m = fastmlp.MLPClassifier(hidden_layer_sizes=(7,), backend="reference", random_state=0)
+    m.partial_fit(X[:40], Y_CLASS[:40], classes=[0, 1, 2])
+    m.partial_fit(X[40:41], Y_CLASS[40:41])
+    m.predict(X[:3])
+    assert online.record(m) is None

@@ -3,7 +3,6 @@
 import dataclasses
 import inspect
 import re
-import types
 
 import numpy as np
 import pytest
@@ -71,24 +70,23 @@ def test_settings_are_resolved_once_per_fit_and_partial_fit(monkeypatch):
     assert len(calls) == 2
     r = MLPRegressor(hidden_layer_sizes=(5,), random_state=0)
     r.partial_fit(X, y.astype(float))
+    r.partial_fit(X, y.astype(float))  # a small call: the settings of the call before it
+    assert len(calls) == 3              # (the record of fastmlp/online.py)
+    r.alpha = 0.01  # an assignment: the next call resolves again
     r.partial_fit(X, y.astype(float))
     assert len(calls) == 4
 
 
 def _spy_learning_rates(monkeypatch):
+    # on the backends' modules: the general path and the small calls' fast path call them
     rates = []
-    real = training.get_backend
+    for name in ("numba", "reference"):
+        mod = training.get_backend(name)
 
-    def get_backend(name):
-        mod = real(name)
-        spy = types.SimpleNamespace(predict=mod.predict)
-
-        def train_epoch(*args):
+        def train_epoch(*args, real=mod.train_epoch):
             rates.append(float(args[10]))
-            return mod.train_epoch(*args)
-        spy.train_epoch = train_epoch
-        return spy
-    monkeypatch.setattr(training, "get_backend", get_backend)
+            return real(*args)
+        monkeypatch.setattr(mod, "train_epoch", train_epoch)
     return rates
 
 

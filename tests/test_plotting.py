@@ -155,3 +155,85 @@ def test_missing_matplotlib_says_what_to_install(monkeypatch, tmp_path, capsys):
     assert not model_path.exists() and not (tmp_path / "curves").exists()
     # training without plots still works
     assert cli.main(["xor", "--no-plots", "--epochs", "5"]) == 0
+
+
+# ==================================================================== issue 19: figures read right
+
+
+def _figures_saved(monkeypatch):
+    """Collect every figure _save writes (to read its titles and legends)."""
+    saved = []
+    real = plotting._save
+
+    def spy(fig, path, plt_, dpi=80):
+        texts = [t.get_text() for ax in fig.axes for t in
+                 [ax.title] + (ax.get_legend().get_texts() if ax.get_legend() else [])]
+        texts += [fig._suptitle.get_text()] if fig._suptitle else []
+        saved.append((str(path), [t.replace("\n", " ") for t in texts]))  # titles wrap
+        return real(fig, path, plt_, dpi)
+
+    monkeypatch.setattr(plotting, "_save", spy)
+    return saved
+
+
+def test_the_gif_spaces_its_curves_as_its_frames_and_holds_the_last(tmp_path, monkeypatch):
+    """Frames come at geometric epochs, so the curves' epoch axes are logarithmic: a third of
+    the way through the frames, a third of the axis is drawn (on a linear axis it was ~1%);
+    the last frame stays ~2 s before the GIF loops; the title names the data set and run."""
+    _needs_matplotlib()
+    from matplotlib.animation import FuncAnimation
+    from PIL import Image
+    from fastmlp.xor import make_xor, train_xor
+    X, y = make_xor()
+    _, history = train_xor(X, y, epochs=300, frames=15, resolution=30)
+    scales, titles = [], []
+    real_save = FuncAnimation.save
+
+    def spy(self, *args, **kwargs):
+        scales.extend(ax.get_xscale() for ax in self._fig.axes)
+        titles.append(self._fig._suptitle.get_text().replace("\n", " "))
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(FuncAnimation, "save", spy)
+    path = plotting.learning_gif(X, y, history, tmp_path / "x.gif", fps=6, hold=2.0,
+                                 title="XOR (300 points)\n2-10-2 sigmoid")
+    assert scales.count("log") == 2 and titles == ["XOR (300 points) 2-10-2 sigmoid"]
+    with Image.open(path) as im:
+        durations = []
+        red_extent = []
+        for k in range(im.n_frames):
+            im.seek(k)
+            durations.append(im.info["duration"])
+            a = np.asarray(im.convert("RGB"))
+            panel = a[:, 2 * a.shape[1] // 3:]  # the loss panel: its red curve
+            cols = np.flatnonzero(((panel[..., 0] > 180) & (panel[..., 1] < 80)).any(axis=0))
+            red_extent.append(cols.max() - cols.min() if cols.size else 0)
+    frames = len(history["frames"])
+    assert im.n_frames == frames  # the held frames merged into the last
+    assert durations[-1] >= 1900 and all(d < 400 for d in durations[:-1])
+    assert red_extent[frames // 3] > 0.25 * red_extent[-1]
+
+
+def test_train_figures_say_what_each_curve_is_and_name_the_run(tmp_path, capsys, monkeypatch):
+    _needs_matplotlib()
+    saved = _figures_saved(monkeypatch)
+    assert cli.main(["train", "--train-samples", "300", "--epochs", "2", "--hidden", "16",
+                     "--quiet", "--plot", str(tmp_path)]) == 0
+    texts = {path.rsplit("/", 1)[-1]: t for path, t in saved}
+    run = "MNIST (first 300 training samples) 784-16-10 relu, lr 0.01, batch 1, sgd, seed 0"
+    for name in ("loss.png", "accuracy.png", "confusion_matrix.png", "diagnostics.png"):
+        assert any(run in t for t in texts[name]), (name, texts[name])
+    assert plotting.TRAINING_LOSS in texts["loss.png"]
+    assert "test: at the end of the epoch" in texts["loss.png"]
+    assert "test: at the end of the epoch" in texts["accuracy.png"]
+
+
+def test_xor_figures_name_the_data_set_and_run(tmp_path, capsys, monkeypatch):
+    _needs_matplotlib()
+    saved = _figures_saved(monkeypatch)
+    assert cli.main(["xor", "--out", str(tmp_path), "--epochs", "20", "--preset",
+                     "3-neurons"]) == 0
+    run = "XOR (300 points) 2-3-2 sigmoid, lr 5, l2 0.0001, seed 0 (preset 3-neurons)"
+    assert len(saved) == 4
+    for path, texts in saved:
+        assert any(run in t for t in texts), (path, texts)
