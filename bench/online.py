@@ -15,7 +15,9 @@ caches loaded), then:
    ``partial_fit`` of 100-row chunks per sample beside ``fit``'s per-sample rate on the same
    rows (fit trains in 4,096-sample chunks); the same calls through the general path (the
    small calls' record dropped before every call: what every call cost before the fast path);
-   and the kernel alone (``train_epoch`` of one row, ``predict`` of one row) as the floor.
+   the kernel alone (``train_epoch`` of one row, ``predict`` of one row), and under it the
+   floor of any compiled call: a compiled function taking the same arguments and doing
+   nothing.
    PyTorch: a hand-written SGD step (zero_grad, forward, cross-entropy, backward, step) and a
    no-grad forward + argmax. deep-river: ``learn_one``/``predict_one`` (a dict per row, its
    API). scikit-learn: ``MLPClassifier.partial_fit``/``predict`` of 1 row.
@@ -108,6 +110,37 @@ class Kernel:
     def predict(self, x):
         self.kernels.predict(self.out, x, self.m.params_, self.acts, self.m.layout_, self.codes)
         return self.out.argmax(axis=1)
+
+    proba = predict
+
+
+class Floor:
+    """Compiled functions that take the kernels' arguments and do nothing: what reaching a
+    compiled call from Python costs at minimum (Numba's dispatch: each argument's type looked
+    up, each array unboxed)."""
+
+    name = "a compiled call doing nothing (floor)"
+
+    def __init__(self, X, y, dtype):
+        import numba
+        k = Kernel(X, y, dtype)
+        self.k = k
+        self.epoch_args = (k.m.params_, k.m.layout_, k.acts, k.dacts, X, k.Y, k.order,
+                           k.codes, 2, np.dtype(dtype).type(LR), np.dtype(dtype).type(0),
+                           np.dtype(dtype).type(0), np.dtype(dtype).type(0), np.zeros(0, dtype))
+        self.nothing14 = numba.njit(lambda a, b, c, d, e, f, g, h, i, j, k_, l, m, n: 0)
+        self.nothing6 = numba.njit(lambda a, b, c, d, e, f: 0)
+        self.nothing14(*self.epoch_args)
+        self.nothing6(k.out, X[:1], k.m.params_, k.m.layout_, k.acts, k.codes)
+
+    def learn(self, x, y):  # the per-sample epoch's 14 arguments
+        a = self.epoch_args
+        self.nothing14(a[0], a[1], a[2], a[3], x, a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+                       a[12], a[13])
+
+    def predict(self, x):  # predict's 6 arguments
+        k = self.k
+        self.nothing6(k.out, x, k.m.params_, k.m.layout_, k.acts, k.codes)
 
     proba = predict
 
@@ -227,7 +260,8 @@ PEERS = {"torch": (Torch, "pip install torch==2.13.0 (the CPU wheel)"),
 def make_contestants(X, y, dtype, skipped):
     out = {"fastmlp": Fastmlp(X, y, dtype),
            "fastmlp, general path (before)": Fastmlp(X, y, dtype, general=True),
-           "fastmlp kernel alone": Kernel(X, y, dtype)}
+           "fastmlp kernel alone": Kernel(X, y, dtype),
+           Floor.name: Floor(X, y, dtype)}
     for key, (cls, how) in PEERS.items():
         try:
             out[cls.name] = cls(X, y, dtype)
@@ -286,7 +320,7 @@ def prequential(contestants, X, y, events, block=100):
     """{contestant: (us per event, prequential accuracy)}: predict each row, then learn it."""
     rng = np.random.default_rng(1)
     order = WARM + rng.permutation(len(X) - WARM)[:events]
-    names = [n for n in contestants if n != "fastmlp kernel alone"]
+    names = [n for n in contestants if n not in ("fastmlp kernel alone", Floor.name)]
     seconds = {n: 0.0 for n in names}
     right = {n: 0 for n in names}
     for b, s in enumerate(range(0, events, block)):

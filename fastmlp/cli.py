@@ -18,10 +18,10 @@ from . import __version__, clixor, datasets, firstrun, plotting, usemodel
 from .clicheck import contradiction, output_problem, plotting_available, plural
 from .cliparse import Parser
 from .errors import ConvergenceWarning
-from .argtypes import parse_positive_int
+from .argtypes import parse_positive_int, printable
 from .estimators import MLPClassifier
 from .params import AUTO_PATIENCE, MAX_AUTO_EPOCHS, MIN_AUTO_EPOCHS, PARAMS, SAMPLE_BUDGET
-from .params import auto_epochs
+from .params import auto_epochs, default_learning_rate
 
 # the hyperparameters `fastmlp train` exposes: every one of the table except verbose (--quiet)
 CLI_PARAMS = tuple(p for p in PARAMS if p.cli is not None)
@@ -45,6 +45,9 @@ CLI_HELP = {
     "n_iter_no_change": "early stopping: stop after K epochs without improvement of the "
                         "validation accuracy (with --validation-fraction; the best epoch's "
                         "weights are kept) or else of the training loss",
+    "on_divergence": "when the loss, weights or outputs become NaN or infinite: 'raise' (the "
+                     "command line's default) stops with an error naming the epoch and "
+                     "sample; 'warn' keeps the last finite weights, stops and warns",
     "tol": "smallest improvement that resets the patience of --n-iter-no-change and of "
            "--epochs auto (default 1e-4)",
     "diagnostics": "print gradient norms, update/weight ratios and inactive hidden units per "
@@ -145,9 +148,10 @@ def train(args):
         solver = ("" if args.solver == "sgd" and args.momentum == 0 else ", adam"
                   if args.solver == "adam" else f", momentum {args.momentum}"
                   f"{' (nesterov)' if args.nesterov else ''}")
-        print(f"{name}: {split} / {len(X_test)} test, network "
-              f"{'-'.join(map(str, sizes))}, {args.activation}, lr {args.lr}{solver}, batch "
-              f"{args.batch_size}, {args.dtype}, backend {args.backend}", file=out)
+        lr = args.lr if args.lr is not None else default_learning_rate(args.solver)
+        print(printable(f"{name}: {split} / {len(X_test)} test, network "
+              f"{'-'.join(map(str, sizes))}, {args.activation}, lr {lr:g}{solver}, batch "
+              f"{args.batch_size}, {args.dtype}, backend {args.backend}", out), file=out)
     history = []
 
     def report(m, info):
@@ -285,7 +289,8 @@ def _early_stop_note(model, stopped_early, kept_epoch, args):
 
 def _run_name(args, sizes):
     """'784-200-200-10 relu, lr 0.01, batch 1, seed 0': the run, for figure titles."""
-    return (f"{'-'.join(map(str, sizes))} {args.activation}, lr {args.lr:g}, batch "
+    lr = args.lr if args.lr is not None else default_learning_rate(args.solver)
+    return (f"{'-'.join(map(str, sizes))} {args.activation}, lr {lr:g}, batch "
             f"{args.batch_size}, {args.solver}, seed {args.seed}")
 
 

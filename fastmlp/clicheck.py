@@ -71,7 +71,8 @@ def contradiction(args, given):
            f"{flag} has no effect with --momentum 0 (the default): set the momentum")
           for flag in ("--nesterov", "--no-nesterov")),
         ("--tol", getattr(args, "n_iter_no_change", 1) is None and
-         getattr(args, "epochs", "auto") != "auto",
+         getattr(args, "epochs", "auto") != "auto" and not getattr(args, "early_stopping", 0)
+         and getattr(args, "lr_schedule", None) != "adaptive",
          "--tol has no effect without --n-iter-no-change (early stopping) or --epochs auto"),
         ("--gif", getattr(args, "no_plots", False),
          "--gif and --no-plots contradict each other: the GIF is a plot"),

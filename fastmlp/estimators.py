@@ -14,7 +14,6 @@ Subclasses differ only through hooks: ``_default_output_activation``/``_default_
 ``_targets`` (y -> the float matrix Y) and ``_check_validation_targets``.
 """
 
-import copy
 import json
 
 import numpy as np
@@ -26,11 +25,13 @@ from .layout import activation_size, layer_sizes
 from .params import DEFAULTS as D
 from .paramdoc import estimator_docstring
 from .params import REGRESSOR_ALPHA, REGRESSOR_CLIP_VALUE, resolve
-from .protocol import (Protocol, accuracy, column_y, fit_data, log_proba, names_of, r2,
-                       training_weights)
-from .sklearn_compat import not_fitted_error
+from .protocol import (ModelRows, Protocol, accuracy, column_y, data_loss, fit_data, log_proba,
+                       names_of, r2, training_weights)
+from .protocol import prepared_copy  # noqa: F401  (fastmlp.gradcheck's, from here)
+from .sklearn_compat import init_arguments, not_fitted_error
 from .training import train
 from .validation import check_array
+from .weights import check_sample_weight
 
 
 class _BaseMLP(Protocol):
@@ -43,54 +44,42 @@ class _BaseMLP(Protocol):
 
     def __init__(self, hidden_layer_sizes=D["hidden_layer_sizes"], activation=D["activation"], *,
                  output_activation=D["output_activation"], loss=D["loss"], init=D["init"],
-                 learning_rate=D["learning_rate"], lr_schedule=D["lr_schedule"],
-                 lr_decay=D["lr_decay"], lr_step=D["lr_step"], epochs=D["epochs"],
-                 batch_size=D["batch_size"], shuffle=D["shuffle"],
-                 class_weight=D["class_weight"], alpha=D["alpha"],
-                 penalty=D["penalty"], l1_ratio=D["l1_ratio"], clip_value=D["clip_value"], clip_norm=D["clip_norm"],
-                 solver=D["solver"], momentum=D["momentum"], nesterovs_momentum=D["nesterovs_momentum"],
-                 beta_1=D["beta_1"], beta_2=D["beta_2"], epsilon=D["epsilon"], dtype=D["dtype"],
+                 scale_inputs=D["scale_inputs"], learning_rate=D["learning_rate"],
+                 lr_schedule=D["lr_schedule"], power_t=D["power_t"], lr_decay=D["lr_decay"],
+                 lr_step=D["lr_step"],
+                 epochs=D["epochs"], batch_size=D["batch_size"], shuffle=D["shuffle"],
+                 class_weight=D["class_weight"], alpha=D["alpha"], penalty=D["penalty"],
+                 l1_ratio=D["l1_ratio"], clip_value=D["clip_value"], clip_norm=D["clip_norm"],
+                 solver=D["solver"], momentum=D["momentum"],
+                 nesterovs_momentum=D["nesterovs_momentum"], beta_1=D["beta_1"],
+                 beta_2=D["beta_2"], epsilon=D["epsilon"], dtype=D["dtype"],
                  random_state=D["random_state"], backend=D["backend"],
+                 early_stopping=D["early_stopping"],
                  validation_fraction=D["validation_fraction"],
                  n_iter_no_change=D["n_iter_no_change"], tol=D["tol"],
+                 warm_start=D["warm_start"], on_divergence=D["on_divergence"],
                  chunk_size=D["chunk_size"], diagnostics=D["diagnostics"],
-                 verbose=D["verbose"]):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.output_activation = output_activation
-        self.loss = loss
-        self.init = init
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.lr_decay = lr_decay
-        self.lr_step = lr_step
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.class_weight = class_weight
-        self.alpha = alpha
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.clip_value = clip_value
-        self.clip_norm = clip_norm
-        self.solver, self.momentum, self.nesterovs_momentum = solver, momentum, nesterovs_momentum
-        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
-        self.dtype = dtype
-        self.random_state = random_state
-        self.backend = backend
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.chunk_size = chunk_size
-        self.diagnostics = diagnostics
-        self.verbose = verbose
+                 verbose=D["verbose"], max_iter=None, learning_rate_init=None):
+        # stores every hyperparameter as given, under fastmlp's names: scikit-learn's max_iter
+        # and learning_rate_init (None: not given) go to epochs and learning_rate (see
+        # sklearn_compat.init_arguments); get_params never returns them
+        given = {name: value for name, value in locals().items() if name != "self"}
+        for name, value in init_arguments(type(self).__name__, given, D).items():
+            setattr(self, name, value)
 
     # ------------------------------------------------------------------ settings and state
 
-    def _resolve(self):
-        """The hyperparameters as they are now, validated: a frozen Settings."""
-        return resolve(self.get_params(), self._default_output_activation, self._default_loss,
-                       self._default_alpha, self._default_clip_value)
+    def _resolve(self, y=None):
+        """The hyperparameters as they are now, validated: a frozen Settings. y: the targets of
+        a fit starting afresh (a multilabel y changes the classifier's default output); None:
+        the fitted model's defaults."""
+        output, loss = self._output_defaults(y)
+        return resolve(self.get_params(), output, loss, self._default_alpha,
+                       self._default_clip_value)
+
+    def _output_defaults(self, y):
+        """Hook: (output activation, loss) that None means, for targets y (None: as fitted)."""
+        return self._default_output_activation, self._default_loss
 
     def _check_fitted(self):
         if not hasattr(self, "params_"):
@@ -103,19 +92,28 @@ class _BaseMLP(Protocol):
 
     # ------------------------------------------------------------------ training
 
-    def _prepare_xy(self, X, y, settings, reset, classes=None):
-        """(X, Y, y): X checked, Y the float targets the kernels train on, y as given."""
+    def _prepare_xy(self, X, y, settings, reset, classes=None, sample_weight=None):
+        """(X, Y, y): X checked and as the kernels see it (fitted.transform_inputs; with reset,
+        the input scaling is decided and its statistics taken from X, weighted by
+        sample_weight), Y the float targets the kernels train on, y as given."""
         names_of(self, X, reset)
         X = check_array(X, settings.dtype)
         labels.require_y(type(self).__name__, y)
         Y, y = self._targets(y, X.shape[0], settings.dtype, reset, classes)
-        return X, Y, y
+        if reset:
+            fitted.fit_input_scaling(self, X, settings, check_sample_weight(sample_weight,
+                                                                            X.shape[0]))
+        return fitted.transform_inputs(self, X, check=True), Y, y
 
     def _check_validation_targets(self, y_val, dtype, n_targets):
         """Hook: refuse validation targets the subclass could not score."""
 
+    def _check_warm_start_targets(self, y):
+        """Hook: refuse targets a warm-started fit could not continue on."""
+
     def fit(self, X, y, sample_weight=None, validation_data=None, epoch_callback=None):
-        """Train from a fresh initialisation for ``epochs`` epochs; returns self.
+        """Train from a fresh initialisation (with warm_start, from the fitted weights) for
+        ``epochs`` epochs; returns self.
 
         sample_weight: optional (n_samples,) weights >= 0 scaling each sample's loss and
         gradient (0 skips a sample); multiplied by ``class_weight`` for a classifier.
@@ -132,17 +130,21 @@ class _BaseMLP(Protocol):
         if epoch_callback is not None and not callable(epoch_callback):
             raise TypeError(f"epoch_callback must be a function f(model, info), got "
                             f"{type(epoch_callback).__name__}")
-        settings = self._resolve()  # bad hyperparameters fail before any fitted state changes
+        settings = self._resolve(y)  # bad hyperparameters fail before any state changes
         online.forget(self)
+        warm = settings.warm_start and hasattr(self, "params_")
         state = dict(self.__dict__)
         try:
             X, Y, weights, validation, rows = fit_data(self, X, y, sample_weight,
-                                                       validation_data, settings)
+                                                       validation_data, settings, reset=not warm)
+            if warm:  # warm_start: go on from the fitted weights and optimizer state
+                fitted.check_continuation(self, settings, X.shape[1])
+            else:
+                fitted.initialise(self, X.shape[1], Y.shape[1], settings)
         except BaseException:  # bad data: a fitted model stays exactly as it was
             self.__dict__.clear()
             self.__dict__.update(state)
             raise
-        fitted.initialise(self, X.shape[1], Y.shape[1], settings)
         return train(self, X, Y, settings.n_epochs(X.shape[0]), settings, validation,
                      epoch_callback, rows, sample_weight=weights)
 
@@ -152,9 +154,10 @@ class _BaseMLP(Protocol):
         first = "params_" not in self.__dict__
         if not first and online.partial_fit(self, X, y, sample_weight):
             return self
-        settings = self._resolve()
+        settings = self._resolve(y if first else None)
         online.forget(self)
-        X, Y, y = self._prepare_xy(X, y, settings, reset=first, classes=classes)
+        X, Y, y = self._prepare_xy(X, y, settings, reset=first, classes=classes,
+                                   sample_weight=sample_weight)
         weights = training_weights(self, sample_weight, y, Y, settings)
         if first:
             fitted.initialise(self, X.shape[1], Y.shape[1], settings)
@@ -183,9 +186,12 @@ class _BaseMLP(Protocol):
             if out is not None:
                 return out
         self._sync_params()
-        names_of(self, X, reset=False)
-        X = check_array(X, self.params_.dtype, n_features=self.n_features_in_,
-                        owner=type(self).__name__)
+        if isinstance(X, ModelRows):  # a validation split of the training rows: as trained
+            X = X.rows
+        else:
+            names_of(self, X, reset=False)
+            X = fitted.transform_inputs(self, check_array(
+                X, self.params_.dtype, n_features=self.n_features_in_, owner=type(self).__name__))
         out = np.empty((X.shape[0], layer_sizes(self.layout_)[-1]), dtype=self.params_.dtype)
         # per call: predict is thread-safe
         acts = np.empty(activation_size(self.layout_), dtype=self.params_.dtype)
@@ -205,14 +211,10 @@ class _BaseMLP(Protocol):
         return out
 
     def data_loss(self, X, y):
-        """Mean loss per sample on (X, y), as the training loss measures it (cross-entropy or
-        half the squared error, summed over outputs), without the weight penalty."""
-        out = self._predict_raw(X).astype(np.float64)
-        Y, _ = self._targets(y, out.shape[0], np.float64, False, None)
-        if fitted.fitted_functions(self)[2] == "cross_entropy":
-            tiny = np.finfo(self.params_.dtype).tiny
-            return float(-np.sum(Y * np.log(np.maximum(out, tiny))) / out.shape[0])
-        return float(0.5 * np.sum((out - Y) ** 2) / out.shape[0])
+        """Mean loss per sample on (X, y), as the training loss measures it (cross-entropy, the
+        binary one per output for sigmoid outputs, or half the squared error, summed over
+        outputs), without the weight penalty."""
+        return data_loss(self, X, y)
 
     # ------------------------------------------------------------------ files
 
@@ -234,17 +236,41 @@ class MLPClassifier(_BaseMLP):
 
     Output: softmax with cross-entropy (one output unit per class, also for two classes).
     Labels may be any sortable values (ints, strings); ``classes_`` holds them in order.
+    Multilabel: y a 2-D 0/1 indicator matrix (n_samples, n_labels) trains one sigmoid output
+    per label with binary cross-entropy (as scikit-learn's MLPClassifier); ``classes_`` is then
+    ``arange(n_labels)``, predict returns an indicator matrix (outputs above 0.5),
+    predict_proba each label's probability and score the share of rows with every label right.
     """
 
     _default_output_activation = "softmax"
     _default_loss = "cross_entropy"
     _estimator_type = "classifier"
 
+    def _output_defaults(self, y):
+        multilabel = (labels.is_multilabel(y) if y is not None else
+                      getattr(self, "_multilabel", False))
+        return ("sigmoid", "cross_entropy") if multilabel else ("softmax", "cross_entropy")
+
     def _targets(self, y, n, dtype, reset, classes):
+        if reset:
+            self._multilabel = labels.is_multilabel(y)
+        if getattr(self, "_multilabel", False):  # an indicator matrix: one column per label
+            Y, y = labels.multilabel_targets(y, n, dtype, None if reset else self.classes_,
+                                             classes)
+            self.classes_ = np.arange(Y.shape[1]) if reset else self.classes_
+            return Y, y
+        labels.refuse_multilabel(y)
         y = labels.check_labels(column_y(y, type(self).__name__), n)
         if reset:
             self.classes_ = labels.classes_of(y, classes)
         return labels.one_hot(y, self.classes_, dtype), y
+
+    def _check_warm_start_targets(self, y):
+        if not getattr(self, "_multilabel", False) and not np.array_equal(
+                np.unique(y), self.classes_):
+            raise ValueError(f"warm_start can only be used where y has the same classes as in "
+                             f"the previous call to fit. Previously got {self.classes_.tolist()}"
+                             f", y has {np.unique(y).tolist()}")
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), continuing from the current weights (initialising them on the
@@ -253,10 +279,11 @@ class MLPClassifier(_BaseMLP):
         if not first and online.same_classes(self, classes) and online.partial_fit(
                 self, X, y, sample_weight):
             return self
-        if first and classes is None:
+        if first and classes is None and not labels.is_multilabel(y):
             raise ValueError("classes must be passed on the first call to partial_fit: the list "
                              "of every label the model will see, e.g. classes=np.arange(10)")
-        if not first and classes is not None and not np.array_equal(
+        if not first and classes is not None and not getattr(self, "_multilabel", False) and \
+                not np.array_equal(
                 labels.check_classes(classes), self.classes_):
             raise ValueError(f"classes={np.asarray(classes).tolist()} differs from classes_ "
                              f"{self.classes_.tolist()} of the previous calls")
@@ -266,6 +293,8 @@ class MLPClassifier(_BaseMLP):
         """Class probabilities, shape (n, n_classes). For a non-softmax output the outputs are
         clipped at 0 and normalised to sum to 1."""
         out = self._predict_raw(X)
+        if getattr(self, "_multilabel", False):
+            return out  # each label's own probability
         if fitted.fitted_functions(self)[1] != "softmax":
             out = np.maximum(out, 0)
             s = out.sum(axis=1, keepdims=True)
@@ -279,6 +308,8 @@ class MLPClassifier(_BaseMLP):
     def predict(self, X):
         """The most probable class label for every row of X."""
         raw = self._predict_raw(X)  # first: raises NotFittedError on an unfitted model
+        if getattr(self, "_multilabel", False):
+            return (raw > 0.5).astype(np.int64)  # an indicator matrix, like y
         return self.classes_[raw.argmax(axis=1)]
 
     def score(self, X, y, sample_weight=None):
@@ -358,23 +389,9 @@ def load(path):
             raise ValueError(f"{path!r} is corrupt: hyperparameters are not a JSON object")
         model = ESTIMATORS[kind](**fitted.hyperparameters_from_file(hyperparameters))
         model.hidden_layer_sizes = tuple(model.hidden_layer_sizes)
+        fitted.targets_kind_from(model, data, path)  # multilabel: before its defaults resolve
         return fitted.from_arrays(model, data, path, model._resolve())
     except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
         if isinstance(exc, ValueError) and str(exc).startswith(repr(path)):
             raise
         raise ValueError(f"{path!r} is corrupt: {type(exc).__name__}: {exc}") from None
-
-
-def prepared_copy(model, X, y):
-    """(copy, X, Y, settings): a deep copy of ``model``, initialised from its hyperparameters
-    if it is not fitted, with X and the target matrix Y checked as training would; the model
-    itself is never changed. For tools that run the kernels on a model (gradient checks)."""
-    m = copy.deepcopy(model)
-    settings = m._resolve()
-    first = not hasattr(m, "params_")
-    X, Y, _ = m._prepare_xy(X, y, settings, reset=first)
-    if first:
-        fitted.initialise(m, X.shape[1], Y.shape[1], settings)
-    else:
-        fitted.check_continuation(m, settings, X.shape[1])
-    return m, X, Y, settings

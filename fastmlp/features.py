@@ -32,6 +32,11 @@ def feature_names(X):
                         f"names, but your input has {types} as feature name / column name "
                         f"types. Convert them all to strings (X.columns = "
                         f"X.columns.astype(str)) or none of them")
+    if types == ["str"] and len(set(names)) < len(names):
+        values, counts = np.unique(names.astype(str), return_counts=True)
+        raise ValueError(f"X has duplicate column names {values[counts > 1].tolist()}: each "
+                         f"feature needs its own name (scikit-learn refuses them too); rename "
+                         f"the columns")
     return names if types == ["str"] else None
 
 

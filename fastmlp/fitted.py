@@ -4,32 +4,47 @@ and ``predict`` check before a kernel sees it, and what a model file holds.
 Fitted attributes (public ones end in ``_``): ``layout_`` (int64, one row per layer, see
 layout.py), ``params_`` (the flat weight buffer), ``coefs_``/``intercepts_`` (views into it),
 ``n_features_in_``, ``n_iter_`` (epochs trained), ``t_`` (samples trained), ``loss_curve_``,
-``accuracy_curve_``, ``validation_scores_``, ``diagnostics_`` (per-epoch lists, filled with
+``accuracy_curve_``, ``validation_scores_`` (None until a fit scores validation rows, as in
+scikit-learn), ``diagnostics_`` (per-epoch lists, filled with
 ``diagnostics=True``); the optimizer's state ``velocity_``, ``sq_avg_`` and ``adam_steps_``
 (see ``optimizer_state``); ``classes_`` (classifier) or ``_y_ndim`` and ``_y_mean``/``_y_scale``
 (regressor: the target standardisation, None for raw targets); ``feature_names_in_`` (fitted on
-a data frame, see features.py); private: ``_settings`` (the Settings of the last
-fit/partial_fit) and ``_rng``
-(the shuffling generator). A new fitted attribute is added here: ``initialise`` and, if it
-must survive ``save``/``load``, ``to_arrays`` and ``from_arrays``.
+a data frame, see features.py); ``diverged_`` (whether the last fit/partial_fit diverged, see
+divergence.py); private: ``_settings`` (the Settings of the last fit/partial_fit), ``_rng``
+(the shuffling generator, saved with its state), ``_x_mean``/``_x_scale`` (the input
+standardisation, None when off: see ``transform_inputs``), ``_lr_scale`` (the adaptive
+schedule's factor) and ``_multilabel`` (a classifier fitted on an indicator matrix). A new
+fitted attribute is added here: ``initialise`` and, if it must survive ``save``/``load``,
+``to_arrays`` and ``from_arrays`` (fastmlp/fittedfile.py).
 """
 
 import numpy as np
 
+from . import scaling
 from .codes import ADAM
+from .fittedfile import (extra_arrays, rng_from_file, scaling_from_file, state_from_file,
+                         targets_kind_from)
 from .init import initialise as initialise_weights
 from .layout import (aligned_copy, check_state, coef_views, layer_sizes, make_layout,
                      take_in_weights)
+from .persistence import FORMAT_VERSION
+from .resources import check_memory
 from .validation import check_random_state
 
+__all__ = ["initialise", "check_continuation", "sync", "transform_inputs", "fit_input_scaling",
+           "targets_kind_from", "to_arrays", "from_arrays"]
+
+OPTIMIZER_KEYS = ("velocity", "sq_avg", "adam_steps")
 NON_FINITE_WEIGHTS = ("the model's weights contain NaN or infinity (coefs_ or intercepts_ "
                       "edited in place?); set finite weights or refit")
 
 
 def initialise(model, n_in, n_out, settings):
     """A fresh network for ``settings``: new weights, counters and curves."""
+    sizes = (n_in,) + settings.hidden_layer_sizes + (n_out,)
+    check_memory(sizes, settings)  # before NumPy is asked for more than the machine has
     model._rng = check_random_state(settings.random_state)
-    model.layout_, n_params, _ = make_layout((n_in,) + settings.hidden_layer_sizes + (n_out,))
+    model.layout_, n_params, _ = make_layout(sizes)
     model.params_ = aligned_copy(np.zeros(n_params, dtype=settings.dtype))
     initialise_weights(model.params_, model.layout_, settings.init, model._rng)
     model.coefs_, model.intercepts_ = coef_views(model.params_, model.layout_)
@@ -38,13 +53,50 @@ def initialise(model, n_in, n_out, settings):
     model.t_ = 0
     model.loss_curve_ = []
     model.accuracy_curve_ = []
-    model.validation_scores_ = []
+    model.validation_scores_ = None  # a list once a fit scores validation rows (scikit-learn)
     model.diagnostics_ = {}
     model.velocity_ = model.sq_avg_ = np.zeros(0, settings.dtype)
     model.adam_steps_ = 0
+    model._lr_scale = 1.0
+    model.diverged_ = False
     optimizer_state(model, settings)
     model._settings = settings
 
+
+def fit_input_scaling(model, X, settings, sample_weight=None):
+    """At a fresh fit (or first partial_fit): whether scale_inputs standardises this checked
+    training X (scaling.wanted), and if so its statistics (weighted by the checked
+    sample_weight) as ``_x_mean``/``_x_scale``, arrays of the parameters' dtype; else None."""
+    model._x_mean = model._x_scale = None
+    if scaling.wanted(settings.scale_inputs, X):
+        mean, scale = scaling.statistics(X, sample_weight)
+        dtype = settings.dtype
+        with np.errstate(over="ignore"):
+            mean, scale = mean.astype(dtype), scale.astype(dtype)
+        scale[~(np.isfinite(scale) & (scale >= np.finfo(dtype).tiny))] = 1
+        model._x_mean, model._x_scale = mean, scale
+
+
+def transform_inputs(model, X, check=False):
+    """THE map from a checked X (validation.check_array: the parameters' dtype, dense
+    C-contiguous or canonical CSR) to what the kernels see, for training and prediction alike:
+    X itself when the model does not scale its inputs (``_x_mean`` None, e.g. MNIST), else
+    ``out = X - _x_mean; out /= _x_scale`` (a new array of X's dtype; a CSR X with a zero mean
+    only has its stored values divided). check: refuse a result that overflowed."""
+    mean = getattr(model, "_x_mean", None)
+    if mean is None:
+        return X
+    if X.shape[1] != mean.shape[0]:  # never broadcast a wrong number of features
+        raise ValueError(f"X has {X.shape[1]} features, but {type(model).__name__} is expecting "
+                         f"{mean.shape[0]} features as input (it was fitted with "
+                         f"{mean.shape[0]})")
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = scaling.transform(X, mean, model._x_scale)
+    values = out.data if hasattr(out, "indptr") else out
+    if check and not np.isfinite(values).all():
+        raise ValueError("X standardised with the training statistics overflows "
+                         f"{values.dtype}; use dtype='float64' or scale X yourself")
+    return out
 
 def optimizer_state(model, settings):
     """Make the optimizer state fit the solver of ``settings`` (at fit, and at each
@@ -143,8 +195,12 @@ def file_hyperparameters(model, current):
         # changed by set_params since the fit: the file describes the network that was trained
         values["activation"], values["output_activation"], values["loss"] = \
             fitted_functions(model)
-    if not isinstance(values.get("random_state"), (int, type(None))):
-        values["random_state"] = None  # a Generator is not data; the weights are what matter
+    seed = values.get("random_state")
+    if isinstance(seed, np.integer):
+        values["random_state"] = int(seed)
+    elif not isinstance(seed, (int, type(None))) or isinstance(seed, bool):
+        # a Generator is not data: the shuffling goes on from the saved rng state instead
+        values["random_state"] = None
     values["hidden_layer_sizes"] = list(layer_sizes(model.layout_)[1:-1])
     if isinstance(values.get("class_weight"), dict):  # JSON object keys would become str
         values["class_weight"] = [[k.item() if isinstance(k, np.generic) else k, float(v)]
@@ -173,7 +229,7 @@ def to_arrays(model, hyperparameters):
         t=np.array(model.t_),
         loss_curve=np.asarray(model.loss_curve_, dtype=np.float64),
         accuracy_curve=np.asarray(model.accuracy_curve_, dtype=np.float64),
-        validation_scores=np.asarray(model.validation_scores_, dtype=np.float64),
+        validation_scores=np.asarray(model.validation_scores_ or [], dtype=np.float64),
         # (a model pickled before the solvers existed has no optimizer state: saved empty)
         velocity=getattr(model, "velocity_", np.zeros(0, model.params_.dtype)),
         sq_avg=getattr(model, "sq_avg_", np.zeros(0, model.params_.dtype)),
@@ -191,6 +247,7 @@ def to_arrays(model, hyperparameters):
         arrays["feature_names_in"] = np.asarray(model.feature_names_in_, dtype=str)
     if getattr(model, "_y_mean", None) is not None:
         arrays["y_mean"], arrays["y_scale"] = model._y_mean, model._y_scale
+    arrays.update(extra_arrays(model))
     return arrays
 
 
@@ -226,8 +283,16 @@ def from_arrays(model, data, path, settings):
     model.loss_curve_, model.accuracy_curve_, model.validation_scores_ = (
         [float(v) for v in np.asarray(data.get(key, []), np.float64).ravel()]
         for key in ("loss_curve", "accuracy_curve", "validation_scores"))
+    model.validation_scores_ = model.validation_scores_ or None  # none: not validated
     model.diagnostics_ = {}  # not saved: recomputed by training with diagnostics=True
-    # the optimizer state; files from before the solvers have none (empty: starts fresh)
+    # the optimizer state: written since format version 2 and by the version 1 writers since
+    # the solvers; files from before them have none of it (empty: starts fresh), and a file
+    # with only part of it is corrupt
+    present = [key for key in OPTIMIZER_KEYS if key in data]
+    version = int(data.get("format_version", FORMAT_VERSION))
+    if present and len(present) < len(OPTIMIZER_KEYS) or not present and version >= 2:
+        missing = [key for key in OPTIMIZER_KEYS if key not in data]
+        raise ValueError(f"{path!r} is corrupt: the optimizer state lacks {', '.join(missing)}")
     empty = np.zeros(0, params.dtype)
     velocity, sq_avg = (np.ascontiguousarray(data.get(key, empty)) for key in ("velocity",
                                                                                 "sq_avg"))
@@ -239,6 +304,9 @@ def from_arrays(model, data, path, settings):
     check_optimizer_state(velocity, sq_avg, int(steps), params, f"{path!r} is corrupt")
     model.velocity_, model.sq_avg_, model.adam_steps_ = velocity, sq_avg, int(steps)
     model._settings = settings
+    model._rng = rng_from_file(data.get("rng_state"), path, settings.random_state)
+    scaling_from_file(model, data, path, model.n_features_in_, params.dtype)
+    state_from_file(model, data, path)
     kind = type(model).__name__
     if "classes" in data:
         if model._estimator_type != "classifier":

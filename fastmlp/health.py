@@ -31,6 +31,7 @@ from .codes import RELU
 from .diagnostics import batch_forward
 from .errors import ConvergenceWarning
 from .params import SAMPLE_BUDGET
+from .scaling import RMS_LIMIT, largest_rms
 
 ROWS = 4096
 WINDOW = 5  # epochs over which "still falling" averages the loss's fall
@@ -67,6 +68,13 @@ def exploding(curve):
     return None
 
 
+def _scale_hint(X, rows):
+    # scaling X is a remedy only for inputs far from unit scale (as the network saw them)
+    scale = largest_rms(X[rows])
+    return (f"standardise X (scale_inputs=True; a feature's root mean square is {scale:.3g}), "
+            if scale > RMS_LIMIT else "")
+
+
 def collapsed(params, layout, X, Y, activations, classifier):
     """The reason the network collapsed on the training rows (X, Y), or None."""
     rows = np.linspace(0, X.shape[0] - 1, min(ROWS, X.shape[0])).astype(np.int64)
@@ -76,9 +84,10 @@ def collapsed(params, layout, X, Y, activations, classifier):
         if activations[l] == RELU and not np.any(out > 0):
             return (f"every unit of hidden layer {l + 1} (ReLU) outputs 0 on every training "
                     f"row: the units are dead, the network's output no longer depends on its "
-                    f"input, and no gradient can revive them; lower learning_rate (or scale X "
-                    f"to about unit variance) and refit")
-    if classifier and len(rows) >= MIN_ROWS and Y.shape[1] >= 2:
+                    f"input, and no gradient can revive them; {_scale_hint(X, rows)}lower "
+                    f"learning_rate and refit")
+    one_hot = bool(np.all(Y[rows].sum(axis=1) == 1))  # not a multilabel indicator matrix
+    if classifier and len(rows) >= MIN_ROWS and Y.shape[1] >= 2 and one_hot:
         target = np.argmax(Y[rows], axis=1)
         share = np.bincount(target, minlength=Y.shape[1]).max() / len(rows)
         if share < 1:
@@ -86,13 +95,13 @@ def collapsed(params, layout, X, Y, activations, classifier):
             if accuracy <= share + CHANCE_MARGIN * (1 - share):
                 return (f"the training accuracy is {accuracy:.3f}, about chance level (always "
                         f"answering the most frequent class scores {share:.3f}): training "
-                        f"collapsed; lower learning_rate (or scale X) and refit")
+                        f"collapsed; {_scale_hint(X, rows)}lower learning_rate and refit")
     if not classifier and len(rows) >= MIN_ROWS:
         r2 = _r2(Y[rows], outs[-1])
         if r2 is not None and r2 <= CHANCE_MARGIN:
             return (f"the training R^2 is {r2:.3f}: the network predicts the training targets "
                     f"hardly better than their mean: training collapsed (or y does not depend on "
-                    f"X); scale X to about unit variance (or lower learning_rate) and refit")
+                    f"X); {_scale_hint(X, rows)}lower learning_rate and refit")
     return None
 
 

@@ -150,3 +150,59 @@ def standardise_targets(y_arr, mean, scale, dtype):
     float64 from the targets as given."""
     Y = (np.asarray(y_arr, np.float64).reshape(len(y_arr), -1) - mean) / scale
     return np.ascontiguousarray(Y, dtype=dtype)
+
+
+# ------------------------------------------------------------------ multilabel (indicator) y
+
+
+def is_multilabel(y):
+    """True for a multilabel y: a 2-D indicator matrix (n_samples, n_labels > 1) of 0/1 (numbers
+    or bools), scikit-learn's 'multilabel-indicator'. Anything else (1-D labels, a column
+    vector, lists of label sets) is not."""
+    if y is None or isinstance(y, str):
+        return False
+    shape = getattr(y, "shape", None)
+    if shape is None:
+        if not isinstance(y, (list, tuple)) or not y or not isinstance(y[0], (list, tuple,
+                                                                           np.ndarray)):
+            return False
+        try:
+            y = np.asarray(y)
+        except ValueError:  # ragged
+            return False
+    elif hasattr(y, "toarray") and not isinstance(y, np.ndarray):  # a sparse indicator matrix
+        y = y.toarray()
+    elif not isinstance(y, np.ndarray):
+        y = np.asarray(y)
+    if y.ndim != 2 or y.shape[1] < 2 or y.dtype.kind not in "biuf":
+        return False
+    return bool(np.isin(y, (0, 1)).all())
+
+
+def multilabel_targets(y, n, dtype, fitted_classes=None, classes=None):
+    """(Y, y): a multilabel y (an indicator matrix: is_multilabel) as the float (n, n_labels)
+    matrix Y of ``dtype``, and as an int array. fitted_classes: the model's classes_ (the
+    number of labels y must have), None at a fresh fit; classes: partial_fit's, if given."""
+    if not is_multilabel(y):
+        raise ValueError(f"y must be a 2-D 0/1 indicator matrix (n_samples, n_labels) for this "
+                         f"multilabel model, got shape {np.shape(y)}; refit to train on "
+                         f"single labels")
+    y = np.asarray(y.toarray() if hasattr(y, "toarray") and not isinstance(y, np.ndarray)
+                   else y).astype(np.int64)
+    if y.shape[0] != n:
+        raise ValueError(f"X and y have different numbers of samples: {n} and {y.shape[0]}")
+    n_labels = y.shape[1] if fitted_classes is None else len(fitted_classes)
+    if y.shape[1] != n_labels:
+        raise ValueError(f"y has {y.shape[1]} labels (columns), but the model was fitted with "
+                         f"{n_labels}")
+    if classes is not None and len(check_classes(classes)) != n_labels:
+        raise ValueError(f"classes has {len(classes)} labels, but the multilabel y has "
+                         f"{n_labels} columns")
+    return np.ascontiguousarray(y, dtype=dtype), y
+
+
+def refuse_multilabel(y):
+    """ValueError for an indicator matrix given to a model fitted on single labels."""
+    if is_multilabel(y):
+        raise ValueError("y is a multilabel indicator matrix, but this model was fitted on "
+                         "single labels; refit to train a multilabel model")

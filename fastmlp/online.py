@@ -35,11 +35,13 @@ from operator import is_
 
 import numpy as np
 
+from . import divergence, fitted
 from .backends import get_backend
+from .interrupts import with_note
 from .layout import activation_size, aligned_copy, layer_sizes
 from .protocol import RECORDS, training_weights
-from .schedules import learning_rate_at
-from .training import _diverged, optimizer_arguments, sample_weights, weight_penalty, with_note
+from .stopping import rate_at
+from .training import optimizer_arguments, sample_weights, weight_penalty
 
 # the hyperparameters whose values may be mutable containers: a change in place (not an
 # assignment, which drops the record) is found by comparing with a copy
@@ -61,6 +63,7 @@ class Online:
         self.n_in, self.n_out = sizes[0], sizes[-1]
         self.codes = model._activation_codes()
         self.mutable = tuple((name, _copy(getattr(model, name))) for name in _MUTABLE)
+        self.x_mean = getattr(model, "_x_mean", None)  # the input scaling (fitted.py)
         self.settings = settings  # None: predict only
         self.n_acts = activation_size(self.layout)
         self.local = threading.local()  # predict's scratch, per thread
@@ -107,6 +110,8 @@ class Online:
             return False
         if self.settings is not None and (d.get("velocity_") is not self.velocity or
                                           d.get("sq_avg_") is not self.sq_avg):
+            return False
+        if d.get("_x_mean") is not self.x_mean:
             return False
         if (len(self.coefs) != len(self.coef_items) or
                 len(self.intercepts) != len(self.intercept_items) or
@@ -160,7 +165,8 @@ def remember(model, settings=None, classes=None):
     if (fitted_with.backend if fitted_with is not None else model.backend) != "numba":
         return  # the reference backend's calls stay the reference's (and never load numba)
     if settings is not None:
-        if settings.diagnostics or settings.verbose or settings.validation_fraction > 0:
+        if (settings.diagnostics or settings.verbose or settings.validation_fraction > 0 or
+                getattr(model, "_multilabel", False)):
             return
     else:
         old = RECORDS.get(model)
@@ -202,9 +208,10 @@ def restore_checkpoint(model, o):
 # ---------------------------------------------------------------------------------- inputs
 
 
-def rows(o, X):
+def rows(model, o, X):
     """X as the kernels take it if it is a plain dense array of o's width with finite values
-    (converted to o's dtype if needed), else None: the general path checks it."""
+    (converted to o's dtype if needed, then through the model's input scaling), else None:
+    the general path checks it."""
     if type(X) is not np.ndarray or X.ndim != 2 or X.shape[1] != o.n_in or X.shape[0] == 0:
         return None
     if X.dtype != o.dtype or not X.flags.c_contiguous or not X.flags.writeable:
@@ -214,6 +221,11 @@ def rows(o, X):
             X = np.array(X, dtype=o.dtype, order="C")
     if not o.checks.all_finite(X):
         return None
+    if o.x_mean is not None:  # the model's input scaling (fitted.transform_inputs)
+        try:
+            X = fitted.transform_inputs(model, X, check=True)
+        except ValueError:
+            return None  # the general path raises it
     return X
 
 
@@ -266,7 +278,7 @@ def partial_fit(model, X, y, sample_weight):
     if o is None or o.settings is None or d["t_"] != o.t or d["n_iter_"] != o.n_iter:
         return False
     s = o.settings
-    X = rows(o, X)
+    X = rows(model, o, X)
     if X is None or X.shape[0] > s.chunk_size:
         return False
     n = X.shape[0]
@@ -281,14 +293,13 @@ def partial_fit(model, X, y, sample_weight):
             return False  # the general path raises it
         kept, weights = sample_weights(w, n, o.dtype)
     m = n if kept is None else kept.shape[0]
-    lr = o.lr if o.lr is not None else learning_rate_at(
-        s.lr_schedule, s.learning_rate, d["n_iter_"], max(s.n_epochs(m), 1), s.lr_decay,
-        s.lr_step)
+    lr = o.lr if o.lr is not None else rate_at(model, s, d["n_iter_"], max(s.n_epochs(m), 1),
+                                               d["t_"])
     if lr == 0:
         return False  # the general path warns that nothing changes
     if o.since >= s.chunk_size:
         if not _healthy(model, o):
-            return _diverged_since_checkpoint(model, o, lr)
+            return _diverged_since_checkpoint(model, o, X, lr)
         take_checkpoint(model, o)
     started = False
     try:
@@ -301,6 +312,7 @@ def partial_fit(model, X, y, sample_weight):
         if kept is not None:
             order = kept[order]
         o.step[0] = d["adam_steps_"]
+        d["diverged_"] = False
         started = True
         loss_sum, n_correct, done = o.kernels.train_epoch(
             *o.buffers, X, Y, order, *o.network, o.dtype.type(lr), *o.penalty, s.batch(m),
@@ -309,13 +321,13 @@ def partial_fit(model, X, y, sample_weight):
         if done < m:
             if done > 0:  # the first sample's non-finite loss changed nothing
                 restore_checkpoint(model, o)
-            _diverged(model, s, o.params, d["t_"], done, int(order[done]), lr)
+            return _diverged(model, o, X, done, int(order[done]), lr)
         loss = float(loss_sum) / m
         if o.penalised:
             loss += weight_penalty(o.coefs, s.l2, s.l1)
             if not math.isfinite(loss):
                 restore_checkpoint(model, o)
-                _diverged(model, s, o.params, d["t_"], m - 1, int(order[-1]), lr)
+                return _diverged(model, o, X, m - 1, int(order[-1]), lr)
         d["t_"] += m
         d["n_iter_"] += 1
         d["loss_curve_"].append(loss)
@@ -337,10 +349,19 @@ def _healthy(model, o):
             np.isfinite(model.sq_avg_).all())
 
 
-def _diverged_since_checkpoint(model, o, lr):
+def _diverged_since_checkpoint(model, o, X, lr):
     # weights that became non-finite without a non-finite loss (found at the checkpoint)
     restore_checkpoint(model, o)
-    _diverged(model, o.settings, o.params, model.t_, 0, 0, lr)
+    return _diverged(model, o, X, 0, 0, lr)
+
+
+def _diverged(model, o, X, position, row, lr):
+    # the model is back where it was before the diverged sample's call, or at the checkpoint:
+    # the decision of the general path (fastmlp/divergence.py: warn and mark diverged_, or
+    # raise), as a finished call
+    divergence.settle(model, o.settings, divergence.error(model, o.settings, model.n_iter_ + 1,
+                                                          position, row, lr, X), stacklevel=4)
+    return True
 
 
 def predict_raw(model, X):
@@ -349,7 +370,7 @@ def predict_raw(model, X):
     o = record(model)
     if o is None:
         return None
-    X = rows(o, X)
+    X = rows(model, o, X)
     if X is None:
         return None
     out = np.empty((X.shape[0], o.n_out), o.dtype)

@@ -5,14 +5,16 @@ import inspect
 
 from .params import PARAMS
 
-_DOC_TYPES = dict(hidden_layer_sizes="tuple of int", learning_rate="float", lr_decay="float",
+_DOC_TYPES = dict(hidden_layer_sizes="tuple of int", learning_rate="float or None",
+                  power_t="float", scale_inputs="'auto' or bool", early_stopping="bool",
+                  warm_start="bool", lr_decay="float",
                   lr_step="float", epochs="int or 'auto'", batch_size="int or 'full'",
                   shuffle="bool", class_weight="dict, 'balanced' or None",
                   alpha="float or None", l1_ratio="float", clip_value="float or None",
                   clip_norm="float", momentum="float", nesterovs_momentum="bool",
                   beta_1="float", beta_2="float", epsilon="float",
                   dtype="'float32' or 'float64'", random_state="int, Generator or None",
-                  validation_fraction="float", n_iter_no_change="int or None", tol="float",
+                  validation_fraction="float", n_iter_no_change="int, inf or None", tol="float",
                   chunk_size="int", diagnostics="bool", verbose="bool or 'bar'")
 
 
@@ -43,7 +45,10 @@ Attributes
 coefs_, intercepts_ : lists of arrays
     Weights ``(fan_in, fan_out)`` and biases per layer: views into ``params_``.
 loss_curve_, accuracy_curve_, validation_scores_ : lists of float
-    Per epoch: training loss (penalty included), training accuracy, validation score.
+    Per epoch: training loss (penalty included), training accuracy, validation score
+    (validation_scores_ is None without validation, as in scikit-learn).
+diverged_ : bool
+    Whether the last fit/partial_fit diverged (see on_divergence).
 diagnostics_ : dict of lists
     With ``diagnostics=True``: per epoch and per layer ``grad_norm``, ``weight_norm``,
     ``update_ratio`` and ``inactive`` (see fastmlp/diagnostics.py); empty otherwise.

@@ -14,15 +14,18 @@ import dataclasses
 
 import numpy as np
 
-from .argtypes import parse_batch, parse_epochs, parse_hidden
+from .argtypes import (parse_batch, parse_epochs, parse_hidden, parse_patience,
+                       parse_scale_inputs)
 from .backends import NAMES as BACKEND_NAMES
 from .codes import ACTIVATIONS, HIDDEN_ACTIVATIONS, LOSSES, OUTPUT_ACTIVATIONS, SOLVERS
 from .init import INITIALISERS
-from .paramchecks import (_batch_size, _below_one, _choice, _dtype, _epochs,
-                          _estimator_default, _flag, _hidden, _init, _l1_ratio, _loss,
-                          _lr_decay, _number, _optional_count, _output_activation, _unchecked,
+from .paramchecks import (ADAM_RATE, DIVERGENCE, EARLY_STOPPING_FRACTION, LR_SCHEDULES,
+                          SGD_RATE, _activation, _batch_size, _below_one, _choice, _dtype,
+                          _epochs, _estimator_default, _flag, _hidden, _init, _l1_ratio,
+                          _learning_rate, _loss, _lr_decay, _lr_schedule, _number,
+                          _output_activation, _patience, _scale_inputs, _solver,
                           _validation_fraction, _verbose)
-from .schedules import SCHEDULES
+from .scaling import RMS_LIMIT
 from .validation import DTYPES, check_seed
 from .weights import check_class_weight_value, parse_class_weight
 
@@ -42,6 +45,11 @@ AUTO_PATIENCE = 10
 # squared-error gradient grows with the inputs); the classifier's are 0 (the reference workload)
 REGRESSOR_ALPHA = 0.03
 REGRESSOR_CLIP_VALUE = 1.0
+
+
+def default_learning_rate(solver):
+    """The rate learning_rate=None means for ``solver``."""
+    return ADAM_RATE if solver == "adam" else SGD_RATE
 
 
 def auto_epochs(n):
@@ -85,21 +93,40 @@ PARAMS = (
     Param("hidden_layer_sizes", (200, 200), _hidden,
           "hidden layer sizes, comma-separated (default 200,200); 'none' for no hidden layer",
           "--hidden", parse_hidden),
-    Param("activation", "relu", _choice("activation", HIDDEN_ACTIVATIONS),
-          "hidden-layer activation (default relu)", "--activation", choices=HIDDEN_ACTIVATIONS),
+    Param("activation", "relu", _activation,
+          "hidden-layer activation (default relu; 'logistic', scikit-learn's name, is sigmoid)",
+          "--activation", choices=HIDDEN_ACTIVATIONS + ("logistic",)),
     Param("output_activation", None, _output_activation,
-          "output activation (default: softmax for the classifier, identity for the regressor)",
+          "output activation (default: softmax for the classifier, sigmoid for a multilabel "
+          "classifier (y a 0/1 indicator matrix), identity for the regressor)",
           "--output-activation", choices=OUTPUT_ACTIVATIONS),
     Param("loss", None, _loss,
-          "loss (default: cross_entropy with a softmax output, squared_error otherwise)",
+          "loss (default: cross_entropy with a softmax output, or a multilabel classifier's "
+          "sigmoid outputs (binary cross-entropy per output); squared_error otherwise)",
           "--loss", choices=tuple(LOSSES)),
     Param("init", None, _init,
           "weight initialiser (default: he for relu/identity, xavier otherwise)",
           "--init", choices=INITIALISERS),
-    Param("learning_rate", 0.01, _number("learning_rate"), "learning rate (default 0.01)",
-          "--lr", float),
-    Param("lr_schedule", "constant", _choice("lr_schedule", SCHEDULES),
-          "learning-rate schedule (default constant)", "--lr-schedule", choices=SCHEDULES),
+    Param("scale_inputs", "auto", _scale_inputs,
+          f"standardise X with the training rows' mean and standard deviation, kept with the "
+          f"model and applied in predict: 'auto' (default) when some feature's root mean "
+          f"square is above {RMS_LIMIT:g} (raw tabular data; data in [-1, 1], like images "
+          f"scaled to [0, 1], or already standardised is left as it is), True always, False "
+          f"never. Sparse X is only scaled, so it stays sparse", "--scale-inputs",
+          parse_scale_inputs, metavar="{auto,true,false}"),
+    Param("learning_rate", None, _learning_rate,
+          f"learning rate (default None: {SGD_RATE} for solver='sgd', {ADAM_RATE} for 'adam'). "
+          f"scikit-learn's names work too: learning_rate_init=0.05 is learning_rate=0.05, and "
+          f"a schedule name here ('constant', 'invscaling', 'adaptive') sets lr_schedule "
+          f"(get_params reports fastmlp's names)", "--lr", float),
+    Param("lr_schedule", "constant", _lr_schedule,
+          "learning-rate schedule (default constant); invscaling: learning_rate / (t + 1) ** "
+          "power_t with t the samples trained before the epoch, adaptive: divided by 5 each "
+          "time the training loss (the validation score with early stopping) has not improved "
+          "by tol for n_iter_no_change epochs (10 if None), until below 1e-6 (both as "
+          "scikit-learn's)", "--lr-schedule", choices=LR_SCHEDULES),
+    Param("power_t", 0.5, _number("power_t", allow_zero=True),
+          "exponent of the invscaling schedule (default 0.5)", "--power-t", float),
     Param("lr_decay", 0.5, _lr_decay,
           "decay factor of the step/exponential/inverse_time schedules (0.5)", "--lr-decay",
           float),
@@ -113,7 +140,7 @@ PARAMS = (
           parse_epochs, cli_default=3),
     Param("batch_size", 1, _batch_size, "an integer or 'full' (default 1)", "--batch-size",
           parse_batch),
-    Param("shuffle", True, _unchecked, "visit the samples in a new random order every epoch "
+    Param("shuffle", True, _flag("shuffle"), "visit the samples in a new random order every epoch "
           "(default; --no-shuffle: in the given order)", "--shuffle",
           argparse.BooleanOptionalAction),
     Param("class_weight", None, lambda value, done: check_class_weight_value(value),
@@ -138,7 +165,7 @@ PARAMS = (
     Param("clip_norm", 0.0, _number("clip_norm", allow_zero=True),
           "rescale each gradient (before the learning rate) to L2 norm at most C (default 0: "
           "off)", "--clip-norm", float),
-    Param("solver", "sgd", _choice("solver", tuple(SOLVERS)),
+    Param("solver", "sgd", _solver,
           "sgd (with momentum if momentum > 0) or adam (default sgd)", "--solver",
           choices=tuple(SOLVERS)),
     Param("momentum", 0.0, _below_one("momentum"),
@@ -164,16 +191,31 @@ PARAMS = (
     Param("backend", "numba", _choice("backend", BACKEND_NAMES),
           "numba (compiled kernels) or reference (the NumPy reference, slow but readable)",
           "--backend", choices=BACKEND_NAMES),
+    Param("early_stopping", False, _flag("early_stopping"),
+          f"hold out validation_fraction of the training set ({EARLY_STOPPING_FRACTION} if "
+          f"left at 0), stop once its score has not improved by tol for n_iter_no_change "
+          f"epochs ({AUTO_PATIENCE} if None) and keep the best-scoring weights (scikit-learn's "
+          f"early_stopping; default off)", "--early-stopping", argparse.BooleanOptionalAction),
     Param("validation_fraction", 0.0, _validation_fraction,
           "hold out this fraction of the training set, scored every epoch",
           "--validation-fraction", float),
-    Param("n_iter_no_change", None, _optional_count("n_iter_no_change"),
-          "early stopping: stop after K epochs without improvement", "--n-iter-no-change", int,
-          metavar="K"),
+    Param("n_iter_no_change", None, _patience,
+          "early stopping: stop after K epochs without improvement (np.inf: never)",
+          "--n-iter-no-change", parse_patience, metavar="K"),
     Param("tol", 1e-4, _number("tol", allow_zero=True),
           "smallest improvement that resets early stopping's patience, also epochs='auto''s "
           "(default 1e-4)", "--tol",
           float),
+    Param("warm_start", False, _flag("warm_start"),
+          "fit continues from the fitted weights and optimizer state, for epochs more "
+          "epochs, instead of a fresh initialisation (the data must have the fitted number of "
+          "features and, for a classifier, the same classes; scikit-learn's warm_start)"),
+    Param("on_divergence", "warn", _choice("on_divergence", DIVERGENCE),
+          "when the loss, weights or outputs become NaN or infinite: 'warn' (default) keeps "
+          "the last finite weights (of the diverged epoch's start), stops, sets "
+          "diverged_=True and warns (ConvergenceWarning) with remedies, so a search scores "
+          "the fit as the poor model it is; 'raise' raises DivergenceError (the command "
+          "line's default)", "--on-divergence", choices=DIVERGENCE, cli_default="raise"),
     Param("chunk_size", 4096, _number("chunk_size", integer=True),
           "samples per compiled call: schedules, progress and Ctrl-C act between chunks "
           "(default 4096)", "--chunk-size", int),
@@ -202,8 +244,10 @@ class Settings:
     output_activation: str
     loss: str
     init: str
+    scale_inputs: object
     learning_rate: object
     lr_schedule: str
+    power_t: object
     lr_decay: object
     lr_step: object
     epochs: object  # an int, or "auto" (see n_epochs)
@@ -224,9 +268,12 @@ class Settings:
     dtype: np.dtype
     random_state: object
     backend: str
+    early_stopping: bool
     validation_fraction: object
     n_iter_no_change: object
     tol: object
+    warm_start: bool
+    on_divergence: str
     chunk_size: int
     diagnostics: bool
     verbose: object
@@ -240,9 +287,12 @@ class Settings:
 
     @property
     def patience(self):
-        """Epochs without improvement by tol that stop a fit: n_iter_no_change, or with
-        epochs='auto' AUTO_PATIENCE (on the training loss without validation); None: never."""
-        if self.n_iter_no_change is None and self.epochs == "auto":
+        """Epochs without improvement by tol that stop a fit (or, with the adaptive schedule,
+        divide the learning rate by 5): n_iter_no_change, or with epochs='auto' or the adaptive
+        schedule AUTO_PATIENCE (on the training loss without validation); None or inf:
+        never."""
+        if self.n_iter_no_change is None and (self.epochs == "auto" or
+                                              self.lr_schedule == "adaptive"):
             return AUTO_PATIENCE
         return self.n_iter_no_change
 

@@ -10,7 +10,10 @@ import zipfile
 
 import numpy as np
 
-FORMAT_VERSION = 1
+# 2: files that may standardise the inputs, save the shuffling generator's state and always
+# hold the optimizer state (a version-1 reader would predict without the input scaling)
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 def _json_default(value):
@@ -142,7 +145,8 @@ def read(path):
     except (TypeError, ValueError):
         raise ValueError(f"{path!r} has an unreadable format_version "
                          f"{data['format_version']!r}") from None
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ValueError(f"{path!r} has model format version {version}; this fastmlp reads "
-                         f"version {FORMAT_VERSION}")
+                         f"version {FORMAT_VERSION} (and the older "
+                         f"{', '.join(map(str, READABLE_VERSIONS[:-1]))})")
     return path, data

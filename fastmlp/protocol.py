@@ -7,6 +7,7 @@ log-probabilities and weighted scores.
 below it are what their ``fit``, ``partial_fit``, ``predict_log_proba`` and ``score`` call.
 """
 
+import copy
 import inspect
 import warnings
 import weakref
@@ -19,8 +20,9 @@ from .features import check_feature_names, feature_names
 from .labels import standardise_targets, target_statistics
 from .layout import aligned_copy, coef_views
 from .params import DEFAULTS as D
-from .sklearn_compat import (data_conversion_warning, not_fitted_error, sklearn_hint,
-                             sklearn_tags, unknown_parameters)
+from .sklearn_compat import (ALIASES, data_conversion_warning, not_fitted_error,
+                             set_params_arguments, sklearn_hint, sklearn_tags,
+                             unknown_parameters)
 from .training import validation_set
 from .weights import check_sample_weight, class_weight_per_class, combined_weights
 
@@ -34,20 +36,23 @@ class Protocol:
 
     def __new__(cls, *args, **kwargs):
         # before __init__, so a wrong keyword names this class (not a private base) and, for
-        # scikit-learn's names (max_iter, learning_rate_init, ...), fastmlp's equivalent
+        # scikit-learn's names fastmlp has no equivalent for, a hint
         valid = cls._get_param_names()
-        unknown = [name for name in kwargs if name not in valid]
+        unknown = [name for name in kwargs if name not in valid and name not in ALIASES]
         if unknown:
             raise TypeError(unknown_parameters(cls.__name__, unknown, valid))
         return super().__new__(cls)
 
     @classmethod
     def _get_param_names(cls):
+        """The hyperparameters' names (fastmlp's: not scikit-learn's aliases max_iter and
+        learning_rate_init, which the constructor and set_params also take)."""
         names = _PARAM_NAMES.get(cls)
         if names is None:  # once per class: inspect.signature costs more than a small fit
             sig = inspect.signature(cls.__init__)
-            names = _PARAM_NAMES[cls] = tuple(sorted(p.name for p in sig.parameters.values()
-                                                     if p.name != "self"))
+            names = _PARAM_NAMES[cls] = tuple(sorted(
+                p.name for p in sig.parameters.values()
+                if p.name != "self" and p.name not in ALIASES))
         return list(names)
 
     def __setattr__(self, name, value):
@@ -61,11 +66,15 @@ class Protocol:
         return {name: getattr(self, name) for name in self._get_param_names()}
 
     def set_params(self, **params):
+        """Set hyperparameters; scikit-learn's names work too (max_iter -> epochs,
+        learning_rate_init -> learning_rate, learning_rate=<schedule name> -> lr_schedule)."""
         valid = self._get_param_names()
-        for key, value in params.items():
-            if key not in valid:
+        for key in params:
+            if key not in valid and key not in ALIASES:
                 raise ValueError(f"Invalid parameter {key!r}{sklearn_hint(key)} for "
                                  f"{type(self).__name__}; valid parameters are {valid}")
+        for key, value in set_params_arguments(type(self).__name__, params,
+                                               getattr(self, "learning_rate", None)).items():
             setattr(self, key, value)
         return self
 
@@ -126,8 +135,12 @@ class Protocol:
 
     @property
     def best_loss_(self):
-        """The lowest training loss of any epoch since the last fit, or None before any."""
+        """The lowest training loss of any epoch since the last fit, or None before any; None
+        too when the fit scored validation rows (scikit-learn's early stopping: see
+        best_validation_score_)."""
         self._fitted_layout()
+        if self.validation_scores_ is not None:
+            return None
         return min(self.loss_curve_) if self.loss_curve_ else None
 
     @property
@@ -163,6 +176,18 @@ class CheckedRows(np.ndarray):
     fit started, so scoring them every epoch does not check (or warn) again."""
 
 
+class ModelRows:
+    """Rows as the kernels see them (``rows``: checked and through fitted.transform_inputs),
+    e.g. the validation split of the training rows: predict takes them as they are."""
+
+    def __init__(self, rows):
+        self.rows = rows
+        self.shape = rows.shape
+
+    def __len__(self):
+        return self.shape[0]
+
+
 def column_y(y, owner):
     """A column-vector y (n, 1) ravelled with a DataConversionWarning, as scikit-learn's
     classifiers do; anything else as given."""
@@ -188,29 +213,50 @@ def training_weights(model, sample_weight, y, Y, settings):
     return combined_weights(weights, per_class, np.argmax(Y, axis=1))
 
 
-def fit_data(model, X, y, sample_weight, validation_data, settings):
+def fit_data(model, X, y, sample_weight, validation_data, settings, reset=True):
     """(X, Y, weights, validation, rows) for ``fit``: the data checked (feature names set from
-    X, and validation_data's checked against them), the training weights (None: all 1) and
-    the validation split of fastmlp/training.py (rows: the rows of X trained on, or None)."""
+    X, and validation_data's checked against them), X as the kernels see it, the training
+    weights (None: all 1) and the validation split of fastmlp/training.py (rows: the rows of X
+    trained on, or None). reset=False (warm_start): the fitted names, classes, input and target
+    scaling stay and the data is checked against them."""
     if isinstance(validation_data, (tuple, list)) and len(validation_data) == 2:
-        names_of(model, X, reset=True)
+        names_of(model, X, reset=reset)
         names_of(model, validation_data[0], reset=False)
-    X, Y, y = model._prepare_xy(X, y, settings, reset=True)
+    X, Y, y = model._prepare_xy(X, y, settings, reset=reset, sample_weight=sample_weight)
+    if not reset:
+        model._check_warm_start_targets(y)
     weights = training_weights(model, sample_weight, y, Y, settings)
-    if weights is not None and getattr(model, "_y_mean", None) is not None:
+    if reset and weights is not None and getattr(model, "_y_mean", None) is not None:
         # a regressor's target standardisation: the weighted statistics (a zero weight is a
         # row removed, here too)
         model._y_mean, model._y_scale = target_statistics(y, weights)
         Y = standardise_targets(y, model._y_mean, model._y_scale, Y.dtype)
     X, Y, validation, rows = validation_set(X, Y, y, validation_data, settings,
                                            model._check_validation_targets)
-    if validation is not None and isinstance(validation[0], np.ndarray):
+    if validation is not None and rows is not None:
+        # a split of the training rows: already checked and scaled
+        validation = (ModelRows(validation[0]), validation[1])
+    elif validation is not None and isinstance(validation[0], np.ndarray):
         # names checked above: not again every epoch
         validation = (validation[0].view(CheckedRows), validation[1])
     if weights is not None and rows is not None:
         weights = check_sample_weight(weights[rows], len(rows),
                                       "sample_weight (of the rows left after validation_fraction)")
     return X, Y, weights, validation, rows
+
+
+def data_loss(model, X, y):
+    """The model's mean data loss per sample on (X, y) (MLPClassifier/MLPRegressor.data_loss)."""
+    out = model._predict_raw(X).astype(np.float64)
+    Y, _ = model._targets(y, out.shape[0], np.float64, False, None)
+    _, output, loss = fitted.fitted_functions(model)
+    if loss == "cross_entropy":
+        tiny = np.finfo(model.params_.dtype).tiny
+        total = -np.sum(Y * np.log(np.maximum(out, tiny)))
+        if output == "sigmoid":  # binary cross-entropy of each output
+            total -= np.sum((1 - Y) * np.log(np.maximum(1 - out, tiny)))
+        return float(total / out.shape[0])
+    return float(0.5 * np.sum((out - Y) ** 2) / out.shape[0])
 
 
 def log_proba(model, X, proba):
@@ -229,13 +275,18 @@ def log_proba(model, X, proba):
 
 def accuracy(pred, y, sample_weight):
     """(Weighted) share of predictions equal to the labels y."""
-    y = column_y(y, "score")
-    y = np.asarray(y)
+    if pred.ndim == 1:
+        y = column_y(y, "score")
+    y = np.asarray(y.toarray() if hasattr(y, "toarray") and not isinstance(y, np.ndarray)
+                   else y)
     if y.shape != pred.shape:
         raise ValueError(f"y must be 1-D with one label per row of X ({pred.shape[0]}), got "
-                         f"shape {y.shape}")
+                         f"shape {y.shape}" if pred.ndim == 1 else
+                         f"y must be an indicator matrix of shape {pred.shape}, got {y.shape}")
     w = check_sample_weight(sample_weight, pred.shape[0])
-    return float(np.average(pred == y, weights=w))
+    # a multilabel row counts as right when every label is (scikit-learn's subset accuracy)
+    right = pred == y if pred.ndim == 1 else np.all(pred == y, axis=1)
+    return float(np.average(right, weights=w))
 
 
 def r2(pred, y, sample_weight):
@@ -253,3 +304,18 @@ def r2(pred, y, sample_weight):
     ss_tot = (w[:, None] * (y - np.average(y, axis=0, weights=w)) ** 2).sum(axis=0)
     r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
     return float(r2.mean())
+
+
+def prepared_copy(model, X, y):
+    """(copy, X, Y, settings): a deep copy of ``model``, initialised from its hyperparameters
+    if it is not fitted, with X and the target matrix Y checked as training would; the model
+    itself is never changed. For tools that run the kernels on a model (gradient checks)."""
+    m = copy.deepcopy(model)
+    first = not hasattr(m, "params_")
+    settings = m._resolve(y if first else None)
+    X, Y, _ = m._prepare_xy(X, y, settings, reset=first)
+    if first:
+        fitted.initialise(m, X.shape[1], Y.shape[1], settings)
+    else:
+        fitted.check_continuation(m, settings, X.shape[1])
+    return m, X, Y, settings

@@ -149,10 +149,13 @@ def loss_forward_backward(dz, out, target, act, loss):
     dz, out, target: (n_out,).  Returns the loss as a float of out's dtype.
     """
     if loss == CROSS_ENTROPY:
-        # out is a softmax; clamp so a confidently wrong finite network gives a large finite
-        # loss rather than inf (inf is reserved for true divergence)
+        # out is a softmax (categorical cross-entropy) or sigmoids (the binary cross-entropy of
+        # each output, multilabel); clamp so a confidently wrong finite network gives a large
+        # finite loss rather than inf (inf is reserved for true divergence)
         tiny = np.finfo(out.dtype).tiny
         value = -np.sum(target * np.log(np.maximum(out, tiny)))
+        if act == SIGMOID:
+            value -= np.sum((1 - target) * np.log(np.maximum(1 - out, tiny)))
         dz[:] = out - target
     else:  # SQUARED_ERROR
         diff = out - target

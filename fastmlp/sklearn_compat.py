@@ -1,5 +1,6 @@
 """What scikit-learn users expect, without importing scikit-learn: estimator tags (built only
-when scikit-learn asks for them), its exception classes, and its hyperparameter names.
+when scikit-learn asks for them), its exception and warning classes, and its hyperparameter
+names (the ones fastmlp accepts as aliases, and hints for the rest).
 
 fastmlp does not import scikit-learn at runtime: ``__sklearn_tags__`` is called by scikit-learn
 itself (``clone``, ``GridSearchCV``, ``check_estimator``, ...), so the import below only ever
@@ -8,7 +9,7 @@ happens when scikit-learn is already loaded.
 
 import sys
 
-from .errors import DataConversionWarning, NotFittedError
+from .errors import ConvergenceWarning, DataConversionWarning, NotFittedError
 
 
 def sklearn_tags(estimator, kind):
@@ -19,7 +20,8 @@ def sklearn_tags(estimator, kind):
         estimator_type=kind,
         target_tags=TargetTags(required=True, multi_output=(kind == "regressor"),
                                single_output=True),
-        classifier_tags=ClassifierTags(multi_class=True) if kind == "classifier" else None,
+        classifier_tags=(ClassifierTags(multi_class=True, multi_label=True)
+                         if kind == "classifier" else None),
         regressor_tags=RegressorTags() if kind == "regressor" else None,
         input_tags=InputTags(two_d_array=True, sparse=True),
         # per-sample SGD from a seeded initialisation: repeatable with random_state set
@@ -30,7 +32,9 @@ def sklearn_tags(estimator, kind):
 
 # ------------------------------------------------------------------ scikit-learn's exceptions
 # fastmlp never imports scikit-learn, but code that catches scikit-learn's NotFittedError (or
-# filters its DataConversionWarning) must see fastmlp's too. Whoever can name scikit-learn's
+# filters its DataConversionWarning or ConvergenceWarning, e.g. with
+# warnings.filterwarnings("ignore", category=sklearn.exceptions.ConvergenceWarning) or
+# sklearn.utils._testing.ignore_warnings) must see fastmlp's too. Whoever can name scikit-learn's
 # class has imported sklearn.exceptions, so when that module is loaded, fastmlp raises a class
 # deriving from both its own and scikit-learn's (made once, on first use).
 
@@ -59,18 +63,95 @@ def data_conversion_warning():
     return _bridged(DataConversionWarning, "DataConversionWarning")
 
 
+def convergence_warning():
+    """The warning class of an unhealthy or diverged fit: fastmlp's ConvergenceWarning, which
+    also derives from scikit-learn's when sklearn.exceptions is loaded."""
+    return _bridged(ConvergenceWarning, "ConvergenceWarning")
+
+
 # ------------------------------------------------------------------ scikit-learn's names
 
-# scikit-learn's MLP hyperparameters that fastmlp names or handles differently
+# scikit-learn's names that fastmlp accepts for its own, in the constructor and in set_params;
+# get_params returns fastmlp's name only, so clone and GridSearchCV round-trip
+ALIASES = {"max_iter": "epochs", "learning_rate_init": "learning_rate"}
+# scikit-learn's learning_rate names the schedule (its learning_rate_init is the rate);
+# fastmlp's learning_rate is the rate and lr_schedule the schedule, which takes these names too
+SCHEDULE_NAMES = ("constant", "invscaling", "adaptive")
+
+# scikit-learn's MLP hyperparameters that fastmlp does not take, and what to use instead
 SKLEARN_NAMES = {
-    "max_iter": "epochs",
-    "learning_rate_init": "learning_rate",
-    "early_stopping": "validation_fraction=0.1 with n_iter_no_change=10 (early stopping on a "
-                      "held-out fraction)",
-    "power_t": "lr_schedule='inverse_time' with lr_decay",
-    "warm_start": "partial_fit (one more epoch from the current weights)",
     "max_fun": "nothing: fastmlp has no L-BFGS solver",
 }
+
+
+def is_schedule_name(value):
+    """True for one of scikit-learn's learning_rate schedule names."""
+    return isinstance(value, str) and value in SCHEDULE_NAMES
+
+
+def _same(a, b):
+    """a and b are the same value (arrays and values of unlike types never are)."""
+    if a is b:
+        return True
+    if type(a) is not type(b) and any(isinstance(v, (str, bool)) for v in (a, b)):
+        return False
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # e.g. arrays
+        return False
+
+
+def _schedule(owner, values, schedule, given):
+    # scikit-learn's learning_rate=<schedule name> -> lr_schedule
+    if given("lr_schedule") and not _same(values["lr_schedule"], schedule):
+        raise TypeError(f"{owner} got lr_schedule={values['lr_schedule']!r} and learning_rate="
+                        f"{schedule!r} (scikit-learn's name for the schedule); pass one of them")
+    values["lr_schedule"] = schedule
+
+
+def _aliases(owner, values, given):
+    for alias, name in ALIASES.items():
+        value = values.pop(alias, None)
+        if value is not None:
+            if given(name) and not _same(values[name], value):
+                raise TypeError(f"{owner} got both {name}={values[name]!r} and {alias}="
+                                f"{value!r}: {alias} is scikit-learn's name for {name}; pass "
+                                f"one of them")
+            values[name] = value
+    return values
+
+
+def init_arguments(owner, values, defaults):
+    """The constructor's arguments ``values`` (every parameter, scikit-learn's aliases None when
+    not given) with fastmlp's names only: max_iter -> epochs, learning_rate_init ->
+    learning_rate, and with both given scikit-learn's pair learning_rate=<schedule name>,
+    learning_rate_init=<rate> -> lr_schedule, learning_rate. (A schedule name alone stays in
+    learning_rate, as given: resolve reads it as that schedule at the solver's default rate.)
+    A conflict (epochs=5, max_iter=10) is a TypeError, as for a repeated keyword."""
+    values = dict(values)
+
+    def given(name):
+        return not _same(values[name], defaults[name])
+
+    if values.get("learning_rate_init") is not None and is_schedule_name(values["learning_rate"]):
+        schedule, values["learning_rate"] = values["learning_rate"], defaults["learning_rate"]
+        _schedule(owner, values, schedule, given)
+    return _aliases(owner, values, given)
+
+
+def set_params_arguments(owner, params, current_rate=None):
+    """set_params' keyword arguments with fastmlp's names only: as ``init_arguments``, and
+    learning_rate=<schedule name> sets lr_schedule, keeping the rate (scikit-learn's
+    learning_rate_init) as it is -- unless ``current_rate`` (the model's learning_rate) is a
+    schedule name itself, which the new one then replaces."""
+    params = dict(params)
+
+    def given(name):
+        return name in params
+
+    if is_schedule_name(params.get("learning_rate")) and not is_schedule_name(current_rate):
+        _schedule(owner, params, params.pop("learning_rate"), given)
+    return _aliases(owner, params, given)
 
 
 def sklearn_hint(name):

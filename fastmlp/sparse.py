@@ -7,7 +7,8 @@ ready for the kernels: CSC/COO/LIL/... and sparse arrays converted to CSR, data 
 model's dtype, indices sorted and duplicates summed, explicit zeros dropped (the last three
 on a copy, only when needed: the user's matrix is never modified), indices and indptr int32
 where they fit. NaN/inf data, values too large for the dtype, out-of-range indices and the
-wrong number of columns are ValueErrors.
+wrong number of columns are ValueErrors, and so are repeated entries whose sum overflows the
+dtype.
 """
 
 import sys
@@ -79,6 +80,12 @@ def check_csr(X, dtype, name="X", n_features=None, owner="the model"):
             out = out.copy()
     if not out.has_canonical_format:
         out.sum_duplicates()  # sorts the indices, sums repeated columns
+        summed = np.isfinite(out.data)
+        if not summed.all():  # finite entries whose sum overflows the dtype, as dense X would
+            k, row, col = _first_bad(out, ~summed)
+            raise ValueError(f"{name} has a value too large for dtype {np.dtype(dtype).name} "
+                             f"(first at row {row}, column {col}: the sum of its repeated "
+                             f"entries); scale the data or use dtype='float64'")
     if not out.data.all():
         out.eliminate_zeros()  # an explicit 0 adds exactly nothing; dropped, as dense X skips it
     return out

@@ -2,9 +2,10 @@
 
 The shape of umap's layouts: one compiled call runs every sample of a chunk of an epoch, and
 this Python loop around it owns everything between calls -- the sample order, the learning-rate
-schedule (evaluated once per chunk), the progress bar, Ctrl-C (deferred to the next chunk
-boundary), divergence (roll back to the epoch's start, raise DivergenceError), the per-epoch
-curves, validation scores and early stopping.
+schedule (evaluated once per chunk, fastmlp/stopping.py), the progress bar, Ctrl-C (deferred to
+the next chunk boundary), divergence (roll back to the epoch's start; fastmlp/divergence.py
+decides: warn and stop, or raise DivergenceError), the per-epoch curves, validation scores and
+early stopping (fastmlp/stopping.py).
 
 The driver reads hyperparameters only from the frozen ``Settings`` it is given (resolved once
 per fit/partial_fit), and updates the model's fitted state in place: ``params_`` (through the
@@ -13,64 +14,21 @@ views ``coefs_``/``intercepts_``), ``n_iter_``, ``t_``, ``loss_curve_``, ``accur
 ``model.score``. It never imports the estimators.
 """
 
-import signal
 import sys
-import threading
 import time
 import warnings
 
 import numpy as np
 
-from . import diagnostics, health, sparse
+from . import diagnostics, divergence, health, sparse
 from .backends import get_backend
-from .errors import ConvergenceWarning, DivergenceError, OutputOverflow
+from .errors import DivergenceError, OutputOverflow
+from .interrupts import DeferredInterrupt, interrupt_note as _interrupt_note, with_note
 from .layout import activation_size, coef_views
 from .progress import ProgressBar
-from .schedules import learning_rate_at
+from .sklearn_compat import convergence_warning
+from .stopping import Patience, rate_at
 from .validation import check_array, check_random_state
-
-
-def with_note(exc, note):
-    if hasattr(exc, "add_note"):  # Python >= 3.11
-        exc.add_note(note)
-    return exc
-
-
-class DeferredInterrupt:
-    """Holds back Ctrl-C (SIGINT) during training until the next chunk boundary.
-
-    A KeyboardInterrupt can otherwise surface anywhere in the Python loop, e.g. right after a
-    kernel returns but before its chunk is counted, leaving weights, t_, n_iter_ and the curves
-    out of step. Only in the main thread and only while Python's default handler is installed;
-    a second Ctrl-C raises at once (the loop then undoes the unfinished chunk).
-    """
-
-    def __init__(self):
-        self.pending = False
-        self._previous = None
-
-    def __enter__(self):
-        if (threading.current_thread() is threading.main_thread() and
-                signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def _handler(self, signum, frame):
-        if self.pending:
-            raise KeyboardInterrupt
-        self.pending = True
-
-    def check(self, note):
-        if self.pending:
-            self.pending = False
-            raise with_note(KeyboardInterrupt(), note)
-
-    def __exit__(self, exc_type, exc, tb):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        if self.pending and not isinstance(exc, KeyboardInterrupt):
-            raise KeyboardInterrupt  # never swallow a Ctrl-C (e.g. one during a DivergenceError)
-        return False
 
 
 def validation_set(X, Y, y, validation_data, settings, check_targets):
@@ -113,12 +71,17 @@ def train(model, X, Y, epochs, settings, validation=None, epoch_callback=None, r
     """Run ``epochs`` epochs over (X, Y) with validation/early stopping; returns the model.
     check_health: warn (ConvergenceWarning, see health.py) if the fit ended unhealthy.
 
-    X, Y: checked C-contiguous arrays of the parameters' dtype (X may be a checked CSR matrix). validation: (X_val, y_val) to
+    X, Y: checked C-contiguous arrays of the parameters' dtype (X may be a checked CSR matrix),
+    X as the kernels see it (after fitted.transform_inputs). validation: (X_val, y_val) to
     score after every epoch, or None. rows: the user's row of each training row (a validation
     split trains on a subset), so a DivergenceError names a row of the X given to fit.
     sample_weight: None, or one weight per row of X, already checked by the caller (finite,
     >= 0, not all 0, shape (n,)); see sample_weights. The loss curve is then the weighted mean
     loss; the accuracy curve counts the trained rows (weight > 0) unweighted.
+
+    Divergence (NaN or infinity): the model is rolled back to the start of the diverged epoch
+    and divergence.settle decides (warn and stop, or raise DivergenceError); ``diverged_``
+    says whether this call diverged.
 
     Ctrl-C: the model keeps the weights of the last completed chunk of ``chunk_size``
     samples, with n_iter_ (completed epochs), t_ (samples trained) and the per-epoch curves
@@ -126,21 +89,27 @@ def train(model, X, Y, epochs, settings, validation=None, epoch_callback=None, r
     """
     s = settings
     total = max(s.n_epochs(X.shape[0]), epochs)
-    if learning_rate_at(s.lr_schedule, s.learning_rate, model.n_iter_, total, s.lr_decay,
-                        s.lr_step) == 0:
+    if rate_at(model, s, model.n_iter_, total, model.t_) == 0:
         warnings.warn(f"the learning rate is 0 from epoch {model.n_iter_ + 1} on "
                       f"(lr_schedule={s.lr_schedule!r} ended after epochs={total}): "
                       f"this training does not change the weights; call fit to start "
                       f"over, or raise epochs", UserWarning, stacklevel=stacklevel)
     kept, weights = sample_weights(sample_weight, X.shape[0], s.dtype)
     n_iter, t = model.n_iter_, model.t_
-    with DeferredInterrupt() as interrupt:
-        ran_out = _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, kept,
-                       weights)
+    model.diverged_ = False
+    if validation is not None and model.validation_scores_ is None:
+        model.validation_scores_ = []
+    try:
+        with DeferredInterrupt() as interrupt:
+            ran_out = _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt,
+                           kept, weights)
+    except DivergenceError as exc:
+        divergence.settle(model, s, exc, stacklevel=stacklevel)
+        return model
     if check_health:
         for problem in health.check(model, X, Y, s, ran_out, model.loss_curve_[n_iter:],
                                     model.t_ - t):
-            warnings.warn(f"{type(model).__name__}: {problem}.", ConvergenceWarning,
+            warnings.warn(f"{type(model).__name__}: {problem}.", convergence_warning(),
                           stacklevel=stacklevel)
     return model
 
@@ -185,7 +154,8 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
     alpha, l1 = dtype.type(s.l2), dtype.type(s.l1)
     clip_value, clip_norm = dtype.type(s.clip_value), dtype.type(s.clip_norm)
     coefs, _ = coef_views(params, layout)
-    best_score, best_params, stall = -np.inf, None, 0
+    line = s.verbose and not (isinstance(s.verbose, str) and s.verbose == "bar")
+    patience = Patience(s, validation is not None, line)
     chunk_start = np.empty_like(params)
     for _ in range(epochs):
         tic = time.perf_counter()
@@ -196,16 +166,18 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
         snapshot = params.copy()
         t_epoch = model.t_
         optimizer_epoch = _save_optimizer(model)
+
+        def diverged(position, row, lr):  # roll back to the epoch's start, raise
+            _diverged(model, s, snapshot, t_epoch, position, row, lr, rows, optimizer_epoch, X)
+
         bar = ProgressBar(n, f"epoch {model.n_iter_ + 1}") if s.verbose else None
-        line = s.verbose and not (isinstance(s.verbose, str) and s.verbose == "bar")
         loss_sum, n_correct = 0.0, 0
         lr = s.learning_rate
         for start in range(0, n, chunk):
             idx = order[start:start + chunk]
             # progress counts every epoch since the last fresh start, so schedules go on
             # decaying across partial_fit calls; linear reaches zero after settings.epochs
-            lr = learning_rate_at(s.lr_schedule, s.learning_rate, model.n_iter_ + start / n,
-                                  total, s.lr_decay, s.lr_step)
+            lr = rate_at(model, s, model.n_iter_ + start / n, total, t_epoch)
             chunk_start[...] = params
             t_chunk = model.t_
             optimizer_chunk = _save_optimizer(model)
@@ -218,8 +190,7 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
                     weights, *optimizer_arguments(model, s, step))
                 model.adam_steps_ = int(step[0])
                 if done < idx.shape[0]:
-                    _diverged(model, s, snapshot, t_epoch, start + done, int(idx[done]), lr,
-                              rows, optimizer_epoch)
+                    diverged(start + done, int(idx[done]), lr)
                 loss_sum += float(ls)
                 n_correct += int(nc)
                 model.t_ += idx.shape[0]
@@ -236,59 +207,78 @@ def _run(model, X, Y, epochs, s, validation, epoch_callback, rows, interrupt, ke
         if bar:
             bar.close()
         last = (n - 1, int(order[-1]))
-        if not np.isfinite(params).all():
-            _diverged(model, s, snapshot, t_epoch, *last, lr, rows, optimizer_epoch)
-        penalty = weight_penalty(coefs, s.l2, s.l1)
-        epoch_loss = loss_sum / n + penalty
-        if not np.isfinite(epoch_loss):
-            # finite weights so large that the penalty overflows: diverged as well
-            _diverged(model, s, snapshot, t_epoch, *last, lr, rows, optimizer_epoch)
-        if validation is not None:
-            # scored before any state changes; outputs overflowing on held-out rows mean
-            # the weights blew up (the rows come from the same data), not bad input
-            try:
-                val_score = float(model.score(*validation))
-                # the loss costs a second pass over the rows: only with diagnostics (plots)
-                val_loss = _data_loss(model, validation) if s.diagnostics else None
-            except OutputOverflow:
-                _diverged(model, s, snapshot, t_epoch, *last, lr, rows, optimizer_epoch)
-        if s.diagnostics:
-            diagnostics.record(model.__dict__.setdefault("diagnostics_", {}), snapshot, params,
-                               layout, X, Y, s.activation_codes, s.loss_code)
-        model.n_iter_ += 1
-        model.loss_curve_.append(epoch_loss)
-        model.accuracy_curve_.append(n_correct / n)
-        info = dict(epoch=model.n_iter_, loss=model.loss_curve_[-1],
-                    train_accuracy=n_correct / n, seconds=time.perf_counter() - tic)
-        if validation is not None:
-            model.validation_scores_.append(val_score)
-            info["validation_score"] = model.validation_scores_[-1]
-            if val_loss is not None:
-                info["validation_loss"] = val_loss
+        try:
+            # the epoch's results, computed before any of the model's counters or curves
+            # change: a (second) Ctrl-C in here undoes the whole epoch, so n_iter_, t_, the
+            # weights and the curves stay in step
+            if not np.isfinite(params).all():
+                diverged(*last, lr)
+            epoch_loss = loss_sum / n + weight_penalty(coefs, s.l2, s.l1)
+            if not np.isfinite(epoch_loss):
+                # finite weights so large that the penalty overflows: diverged as well
+                diverged(*last, lr)
+            accuracy = (subset_accuracy(backend, model, X, Y, kept) if
+                        getattr(model, "_multilabel", False) else n_correct / n)
+            info = dict(epoch=model.n_iter_ + 1, loss=epoch_loss, train_accuracy=accuracy)
+            if validation is not None:
+                # outputs overflowing on held-out rows mean the weights blew up (the rows come
+                # from the same data), not bad input
+                try:
+                    info["validation_score"] = float(model.score(*validation))
+                    if s.diagnostics:  # the loss costs a second pass over the rows
+                        val_loss = _data_loss(model, validation)
+                        if val_loss is not None:
+                            info["validation_loss"] = val_loss
+                except OutputOverflow:
+                    diverged(*last, lr)
+            record = {}
+            if s.diagnostics:
+                diagnostics.record(record, snapshot, params, layout, X, Y, s.activation_codes,
+                                   s.loss_code)
+        except KeyboardInterrupt as exc:
+            params[...] = snapshot
+            model.t_ = t_epoch
+            _restore_optimizer(model, optimizer_epoch)
+            raise with_note(exc, _interrupt_note(model, n, n)) from None
+        with interrupt.held():  # one epoch's bookkeeping, all or nothing
+            for key, values in record.items():
+                model.__dict__.setdefault("diagnostics_", {}).setdefault(key, []).extend(values)
+            model.n_iter_ += 1
+            model.loss_curve_.append(epoch_loss)
+            model.accuracy_curve_.append(accuracy)
+            if validation is not None:
+                model.validation_scores_.append(info["validation_score"])
+        info["seconds"] = time.perf_counter() - tic
         if line:
             print(epoch_line(info, hasattr(model, "classes_")), file=sys.stderr, flush=True)
         if epoch_callback is not None:
             epoch_callback(model, info)
         interrupt.check(_interrupt_note(model, n, n))
-        if s.patience is not None:
-            score = (model.validation_scores_[-1] if validation is not None
-                     else -model.loss_curve_[-1])
-            if score > best_score + s.tol:
-                best_score, stall = score, 0
-                best_params = params.copy() if validation is not None else None
-            else:
-                stall += 1
-                if stall >= s.patience:
-                    if validation is not None and best_params is not None:
-                        params[...] = best_params  # keep the best validated weights
-                    return False
+        score = info["validation_score"] if validation is not None else -epoch_loss
+        if patience.update(model, params, score):
+            patience.finish(params)
+            return False
+    patience.finish(params)
     return True
 
 
+def subset_accuracy(backend, model, X, Y, kept):
+    """A multilabel classifier's training accuracy at the end of an epoch: the share of the
+    trained rows whose every output is on the right side of 0.5 (scikit-learn's subset
+    accuracy), from one forward pass over them."""
+    if kept is not None:
+        X, Y = sparse.take_rows(X, kept), Y[kept]
+    out = np.empty(Y.shape, dtype=model.params_.dtype)
+    acts = np.empty(activation_size(model.layout_), dtype=model.params_.dtype)
+    sparse.predict(backend, out, X, model.params_, acts, model.layout_,
+                   model._settings.activation_codes)
+    return float(np.mean(np.all((out > 0.5) == (Y > 0.5), axis=1)))
+
+
 def epoch_line(info, classifier):
-    """One epoch as ``verbose=True`` prints it: loss, training accuracy (classifier),
-    validation score, seconds."""
-    parts = [f"epoch {info['epoch']}: loss {info['loss']:.4f}"]
+    """One epoch as ``verbose=True`` prints it: scikit-learn's ``Iteration N, loss = ...``,
+    then the training accuracy (classifier), the validation score and the seconds."""
+    parts = [f"Iteration {info['epoch']}, loss = {info['loss']:.8f}"]
     if classifier:
         parts.append(f"train accuracy {info['train_accuracy']:.4f}")
     if "validation_score" in info:
@@ -336,17 +326,11 @@ def weight_penalty(coefs, l2, l1):
     return penalty
 
 
-def _interrupt_note(model, done, n):
-    where = (f"after epoch {model.n_iter_}" if done == n else
-             f"after {done} of {n} samples of epoch {model.n_iter_ + 1}")
-    return (f"fastmlp: training stopped by KeyboardInterrupt {where}. The model keeps the "
-            f"weights of the last completed chunk (n_iter_={model.n_iter_}, t_={model.t_}) "
-            f"and can predict, be saved, or continue with partial_fit.")
-
-
-def _diverged(model, s, snapshot, t_epoch, position, row, lr, rows=None, optimizer=None):
+def _diverged(model, s, snapshot, t_epoch, position, row, lr, rows=None, optimizer=None,
+              X=None):
     """Roll the model back to the epoch's start (weights, t_ and, if given, the optimizer
-    state saved by _save_optimizer) and raise DivergenceError."""
+    state saved by _save_optimizer) and raise the DivergenceError of divergence.error (X: the
+    training inputs, for the remedies)."""
     # rows: the user's row number of each training row (a validation split trains on a
     # subset), so the message and DivergenceError.sample name a row of the X passed to fit
     if rows is not None:
@@ -355,18 +339,4 @@ def _diverged(model, s, snapshot, t_epoch, position, row, lr, rows=None, optimiz
     model.t_ = t_epoch
     if optimizer is not None:
         _restore_optimizer(model, optimizer)
-    epoch = model.n_iter_ + 1
-    # lr * alpha >= 2 makes the decay itself overshoot: then the penalty is the suspect
-    target_hint = ("" if s.loss == "cross_entropy" else
-                   ", and targets y scaled to about unit variance (MLPRegressor standardises "
-                   "them itself with its default identity output)")
-    penalty_hint = ("a weight penalty (alpha=...)" if s.alpha == 0 else
-                    f"a smaller {s.penalty} penalty (alpha was {s.alpha:g})")
-    raise DivergenceError(
-        f"Training diverged in epoch {epoch} at sample {position} of the epoch (row {row} "
-        f"of X): the loss, the weights or the network's outputs became NaN or infinite. "
-        f"The model keeps the weights it had at the start of epoch {epoch}. Remedies: a "
-        f"lower learning_rate (it was {lr:g}), gradient clipping (clip_value=... or "
-        f"clip_norm=...), "
-        f"{penalty_hint}, or inputs scaled to about [0, 1]{target_hint}.", epoch=epoch,
-        sample=row)
+    raise divergence.error(model, s, model.n_iter_ + 1, position, row, lr, X)

@@ -45,7 +45,18 @@ def check_sample_weight(sample_weight, n, name="sample_weight"):
     if not (w > 0).any():
         raise ValueError(f"{name} is zero for every sample: nothing to train on or score; "
                          f"give at least one sample a weight > 0")
-    return w
+    return relative(w)
+
+
+def relative(w):
+    """Weights only count relative to each other: ones so large that their sum overflows
+    (1e308) or so small that it underflows are divided by the largest, so that sums, means and
+    averages of them stay finite and non-zero; other weights are returned as they are."""
+    with np.errstate(over="ignore"):
+        total = w.sum()
+    if np.isfinite(total) and total >= 1e-300:
+        return w
+    return w / w.max()
 
 
 def check_class_weight_value(value):
@@ -107,8 +118,12 @@ def combined_weights(sample_weight, per_class, class_index):
         return sample_weight
     w = per_class[class_index]
     if sample_weight is not None:
-        w = w * sample_weight
+        with np.errstate(over="ignore"):
+            w = w * sample_weight
+        if not np.isfinite(w).all():  # huge weights times huge weights: relative ones
+            w = (per_class / per_class.max())[class_index] * (sample_weight /
+                                                              sample_weight.max())
     if not (w > 0).any():
         raise ValueError("class_weight and sample_weight together give every sample a weight "
                          "of 0: nothing to train on")
-    return w
+    return relative(w)

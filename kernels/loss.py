@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from .activations import activation_backward
-from .codes import CROSS_ENTROPY
+from .codes import CROSS_ENTROPY, SIGMOID
 from .config import jit
 
 
@@ -15,10 +15,15 @@ def loss_forward_backward(dz, out, target, act, loss):
     n = out.shape[0]
     value = out.dtype.type(0)
     if loss == CROSS_ENTROPY:
+        # softmax: categorical cross-entropy; sigmoid outputs: the binary cross-entropy of
+        # each output (multilabel). Both have the output gradient out - target
         tiny = np.finfo(out.dtype).tiny
+        one = out.dtype.type(1)
         for j in range(n):
             if target[j] != 0:
                 value -= target[j] * math.log(max(out[j], tiny))
+            if act == SIGMOID and target[j] != one:
+                value -= (one - target[j]) * math.log(max(one - out[j], tiny))
             dz[j] = out[j] - target[j]
     else:  # SQUARED_ERROR
         for j in range(n):

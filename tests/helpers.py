@@ -94,10 +94,13 @@ def run_epoch(backend, p, order, lr=0.05, alpha=0.0, clip_value=0.0, clip_norm=0
 
 VALID_OUTPUTS = [("softmax", "cross_entropy"), ("softmax", "squared_error"),
                  ("sigmoid", "squared_error"), ("identity", "squared_error"),
-                 ("tanh", "squared_error"), ("relu", "squared_error")]
+                 ("tanh", "squared_error"), ("relu", "squared_error"),
+                 ("sigmoid", "cross_entropy")]  # binary cross-entropy per output (multilabel)
 
 # ---------------------------------------------------------------- small estimator problems
-# Three sets of data and estimators, each shared by the estimator-level test files.
+# Three sets of data and estimators, each shared by the estimator-level test files. The
+# estimators take X as given (scale_inputs=False): these tests check what the kernels do with
+# it; the input standardisation has its own tests (tests/test_scaling.py).
 
 
 def blobs(n=30, n_features=4, n_classes=3, seed=0):
@@ -113,13 +116,15 @@ X, Y = blobs()
 
 
 def clf(**kw):
-    params = dict(hidden_layer_sizes=(5,), epochs=2, learning_rate=0.05, random_state=0)
+    params = dict(hidden_layer_sizes=(5,), epochs=2, learning_rate=0.05, random_state=0,
+                  scale_inputs=False)
     params.update(kw)
     return MLPClassifier(**params)
 
 
 def reg(**kw):
-    params = dict(hidden_layer_sizes=(5,), epochs=2, learning_rate=0.01, random_state=0)
+    params = dict(hidden_layer_sizes=(5,), epochs=2, learning_rate=0.01, random_state=0,
+                  scale_inputs=False)
     params.update(kw)
     return MLPRegressor(**params)
 
@@ -134,7 +139,7 @@ def balanced_blobs(n=60, n_features=4, n_classes=3, seed=0):
 
 def clf64(**kw):
     params = dict(hidden_layer_sizes=(8,), epochs=2, learning_rate=0.05, random_state=0,
-                  dtype="float64")
+                  dtype="float64", scale_inputs=False)
     params.update(kw)
     return MLPClassifier(**params)
 
@@ -148,7 +153,8 @@ def blobs6(n=120, n_features=6, n_classes=3, seed=0):
 
 
 def small(**kw):
-    params = dict(hidden_layer_sizes=(16, 8), epochs=3, learning_rate=0.05, random_state=0)
+    params = dict(hidden_layer_sizes=(16, 8), epochs=3, learning_rate=0.05, random_state=0,
+                  scale_inputs=False)
     params.update(kw)
     return MLPClassifier(**params)
 

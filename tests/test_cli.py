@@ -1,6 +1,9 @@
 """fastmlp/cli.py: `fastmlp train` and `fastmlp xor`, the parser generated from the table."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -29,10 +32,12 @@ def test_train_exposes_exactly_the_parameter_table():
     t = _train_parser()
     options = {s for a in t._actions for s in a.option_strings if s.startswith("--")}
     options -= NOT_HYPERPARAMETERS
-    options -= {"--no-shuffle", "--no-diagnostics", "--no-nesterov"}  # the negative halves
+    options -= {"--no-shuffle", "--no-diagnostics", "--no-nesterov",
+                "--no-early-stopping"}  # the negative halves
     assert options == {p.cli for p in PARAMS if p.cli}
-    # every hyperparameter is on the command line except verbose (which --quiet turns off)
-    assert [p.name for p in PARAMS if not p.cli] == ["verbose"]
+    # every hyperparameter is on the command line except warm_start (one fit per run) and
+    # verbose (which --quiet turns off)
+    assert [p.name for p in PARAMS if not p.cli] == ["warm_start", "verbose"]
 
 
 def test_train_options_take_choices_and_defaults_from_their_one_home():
@@ -51,7 +56,7 @@ def test_train_options_take_choices_and_defaults_from_their_one_home():
     # the command line's own defaults: 3 epochs (the reference workload), and the classifier's
     # alpha and clip_value (0) spelled out
     assert model.get_params() == dict(MLPClassifier(random_state=0).get_params(), epochs=3,
-                                      alpha=0.0, clip_value=0.0)
+                                      alpha=0.0, clip_value=0.0, on_divergence="raise")
     assert (model._resolve().alpha, model._resolve().clip_value) == (
         MLPClassifier()._resolve().alpha, MLPClassifier()._resolve().clip_value)
 
@@ -352,6 +357,24 @@ def test_xor_presets_are_the_write_ups_runs(capsys):
     assert cli.main(["xor", "--preset", "3-neurons", "--epochs", "20", "--no-plots",
                      "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["config"]["network"] == "2-3-2"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file names are bytes")
+def test_a_data_folder_whose_name_is_not_utf8_prints_under_a_strict_utf8_stdout(tmp_path):
+    """The header names the --data folder; its undecodable bytes (held as surrogates) crashed
+    print() when stdout's encoding is strict UTF-8."""
+    folder = os.path.join(os.fsencode(tmp_path), b"mnist-\xff")
+    os.mkdir(folder)
+    source = str(datasets.BUNDLED_MNIST)
+    for name in os.listdir(source):
+        os.symlink(os.path.join(source, name), os.path.join(folder, os.fsencode(name)))
+    env = dict(os.environ, PYTHONIOENCODING="utf-8:strict", PYTHONUTF8="1")
+    proc = subprocess.run([sys.executable, "-m", "fastmlp", "train", "--data", folder,
+                           "--train-samples", "300", "--epochs", "1", "--hidden", "8"],
+                          capture_output=True, env=env)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    header = proc.stdout.decode("utf-8").splitlines()[0]
+    assert header.startswith("MNIST (from ") and "mnist-\\udcff" in header
 
 
 # ==================================================================== issue 19: says what it did

@@ -18,8 +18,9 @@ def test_defaults_are_the_reference_workload():
     # epochs="auto" trains MNIST's 60,000 rows for 3 epochs (the reference workload)
     m = MLPClassifier()
     assert (m.hidden_layer_sizes, m.activation, m.learning_rate, m.epochs, m.batch_size,
-            m.dtype, m.backend) == ((200, 200), "relu", 0.01, "auto", 1, "float32", "numba")
+            m.dtype, m.backend) == ((200, 200), "relu", None, "auto", 1, "float32", "numba")
     assert m._resolve().n_epochs(60_000) == 3
+    assert m._resolve().learning_rate == 0.01  # None: plain SGD's rate
 
 
 def test_fit_returns_self_and_sets_fitted_state():

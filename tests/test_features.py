@@ -137,3 +137,12 @@ def test_numeric_object_arrays_are_converted():
     original = X.astype(object)
     numeric_values(original)
     assert original.dtype == object  # the input is never modified
+
+
+def test_duplicate_column_names_are_refused_as_scikit_learn_does():
+    frame = _frame(columns=["alpha", "beta", "alpha", "delta"])
+    with pytest.raises(ValueError, match=r"X has duplicate column names \['alpha'\]"):
+        clf().fit(frame, Y)
+    m = clf().fit(_frame(), Y)
+    with pytest.raises(ValueError, match="duplicate column names"):
+        m.predict(frame)

@@ -282,3 +282,31 @@ def test_real_sigint_to_a_training_process(tmp_path):
     assert r["finite"]
     assert r["same_as_replay"], r  # exactly the weights of the last completed chunk
     assert r["replay_state"] == [r["n_iter"], r["t"]]
+
+
+def test_a_second_ctrl_c_while_validation_is_scored_undoes_that_epoch(default_sigint):
+    """The epoch's chunks are all booked, then the user insists while the held-out rows are
+    scored: the model goes back to the end of the previous epoch, weights, counters and
+    curves alike (n_iter_ and the curves used to stay one epoch behind the weights)."""
+    X, y = data()
+    kw = dict(validation_fraction=0.2, epochs=3)
+    scored = []
+
+    class Insisting(MLPClassifier):
+        def score(self, X, y, sample_weight=None):
+            scored.append(1)
+            if len(scored) == 2:  # epoch 2's validation score
+                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(signal.SIGINT)
+            return super().score(X, y, sample_weight)
+
+    m = Insisting(**model(**kw).get_params())
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(X, y)
+    one = model(**dict(kw, epochs=1)).fit(X, y)
+    np.testing.assert_array_equal(m.params_, one.params_)
+    assert m.n_iter_ == 1 and m.t_ == one.t_
+    assert m.loss_curve_ == one.loss_curve_ and m.validation_scores_ == one.validation_scores_
+    assert len(m.accuracy_curve_) == 1
+    m.partial_fit(X, y)
+    assert m.n_iter_ == 2

@@ -67,6 +67,9 @@ def _general(m, *args, **kw):
     {"solver": "adam", "learning_rate": 0.001},
     {"batch_size": 4, "lr_schedule": "inverse_time"},
     {"penalty": "elasticnet", "alpha": 1e-3},
+    {"scale_inputs": True},  # the input scaling kept with the model, applied per call
+    {"lr_schedule": "invscaling", "power_t": 0.25},
+    {"lr_schedule": "adaptive"},
 ])
 def test_small_calls_train_exactly_as_the_general_path(cls, dtype, kw):
     fast, general, y = _pair(cls, dtype, **kw)
@@ -178,19 +181,30 @@ def test_the_record_is_not_pickled_and_copies_train_alike():
     _same(a, b)
 
 
-def test_a_divergence_on_the_first_row_of_a_call_changes_nothing():
-    m, _, y = _pair(fastmlp.MLPRegressor, clip_value=0.0, alpha=0.0)
+@pytest.mark.parametrize("on_divergence", ["warn", "raise"])
+def test_a_divergence_on_the_first_row_of_a_call_changes_nothing(on_divergence):
+    m, _, y = _pair(fastmlp.MLPRegressor, clip_value=0.0, alpha=0.0, scale_inputs=False,
+                    on_divergence=on_divergence)
     m.partial_fit(X[40:41], y[40:41])
+    assert m.diverged_ is False and online.record(m) is not None
     before = _state(m)
-    with pytest.raises(DivergenceError):
-        m.partial_fit(X[41:42] * 1e30, np.array([1e30]))
+    if on_divergence == "raise":
+        with pytest.raises(DivergenceError):
+            m.partial_fit(X[41:42] * 1e30, np.array([1e30]))
+    else:  # the general path's decision: warn, mark, keep the weights
+        with pytest.warns(fastmlp.ConvergenceWarning, match="diverged"):
+            m.partial_fit(X[41:42] * 1e30, np.array([1e30]))
+    assert m.diverged_ is True
     after = _state(m)
     assert np.array_equal(after["params"], before["params"])
     assert after["t"] == before["t"] and after["loss"] == before["loss"]
+    m.partial_fit(X[42:43], y[42:43])
+    assert m.diverged_ is False
 
 
 def test_a_divergence_later_in_a_call_returns_to_the_checkpoint():
-    m, _, y = _pair(fastmlp.MLPRegressor, clip_value=0.0, alpha=0.0, shuffle=False)
+    m, _, y = _pair(fastmlp.MLPRegressor, clip_value=0.0, alpha=0.0, shuffle=False,
+                    scale_inputs=False, on_divergence="raise")
     checkpoint = _state(m)  # taken when the general first call made the record
     for i in range(40, 45):
         m.partial_fit(X[i:i + 1], y[i:i + 1])

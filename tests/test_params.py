@@ -9,6 +9,7 @@ import pytest
 
 from fastmlp import MLPClassifier, MLPRegressor, estimators, training
 from fastmlp.params import DEFAULTS, PARAMS, Settings, resolve
+from fastmlp.sklearn_compat import ALIASES
 from helpers import X, Y, balanced_blobs, clf, clf64, reg
 
 
@@ -23,9 +24,12 @@ def _data(n=60, seed=0):
 def test_the_estimators_signature_is_the_table(cls):
     sig = inspect.signature(cls.__init__).parameters
     names = [n for n in sig if n != "self"]
-    assert names == [p.name for p in PARAMS]
+    # then scikit-learn's names fastmlp takes for its own (default None, not in get_params)
+    assert names == [p.name for p in PARAMS] + list(ALIASES)
     for p in PARAMS:
         assert sig[p.name].default == p.default, p.name
+    assert all(sig[name].default is None for name in ALIASES)
+    assert sorted(cls().get_params()) == sorted(p.name for p in PARAMS)
 
 
 def test_settings_hold_every_hyperparameter_of_the_table():
@@ -136,7 +140,6 @@ BAD_HYPERPARAMETERS = [
     _number("learning_rate", float("nan"), "a finite number > 0"),
     _number("learning_rate", float("inf"), "a finite number > 0"),
     _number("learning_rate", "0.1", "a finite number > 0"),
-    _number("learning_rate", None, "a finite number > 0"),
     _number("learning_rate", True, "a finite number > 0"),
     dict(name="hidden_layer_sizes", value=0, match=re.escape(
         "hidden_layer_sizes=(0,) is not valid: every layer size must be a positive integer, got 0")),
@@ -170,12 +173,28 @@ BAD_HYPERPARAMETERS = [
     _choice("activation", None, HIDDEN_ACTS),
     _choice("output_activation", "swish", OUT_ACTS),
     _choice("loss", "hinge", "('cross_entropy', 'squared_error')"),
-    dict(name="loss", value="cross_entropy", extra=dict(output_activation="sigmoid"),
-         match=r"loss='cross_entropy' needs output_activation='softmax', got "
-               r"output_activation='sigmoid'; use loss='squared_error'"),
+    dict(name="loss", value="cross_entropy", extra=dict(output_activation="tanh"),
+         match=r"loss='cross_entropy' needs output_activation='softmax' \(or 'sigmoid': binary "
+               r"cross-entropy per output\), got output_activation='tanh'; use "
+               r"loss='squared_error'"),
+    _number("learning_rate", "fast", "a finite number > 0, None (the solver's default) or one "
+                                     "of scikit-learn's schedule names ('constant', 'invscaling', "
+                                     "'adaptive')"),
+    dict(name="scale_inputs", value="yes", match=re.escape(
+        "scale_inputs='yes' is not valid; expected 'auto', True or False")),
+    dict(name="shuffle", value="False", match=re.escape(
+        "shuffle='False' is not valid; expected True or False")),
+    dict(name="shuffle", value=None, match=re.escape(
+        "shuffle=None is not valid; expected True or False")),
+    _choice("on_divergence", "ignore", "('warn', 'raise')"),
+    _number("power_t", -0.5, "a finite number >= 0"),
+    _number("n_iter_no_change", -np.inf, "an integer >= 1, np.inf (never stop) or None"),
+    dict(name="lr_schedule", value="step", extra=dict(learning_rate="adaptive"),
+         match=re.escape("learning_rate='adaptive' (scikit-learn's name for the schedule) "
+                         "conflicts with lr_schedule='step'")),
     _choice("init", "zeros", "('he', 'xavier', 'glorot', 'normal')"),
     _choice("lr_schedule", "cosine", "('constant', 'step', 'exponential', 'inverse_time', "
-                                     "'linear')"),
+                                     "'linear', 'invscaling', 'adaptive')"),
     _choice("backend", "cuda", "('numba', 'reference')"),
     _number("alpha", -1e-4, "a finite number >= 0"),
     _number("clip_value", -1, "a finite number >= 0"),
@@ -183,7 +202,7 @@ BAD_HYPERPARAMETERS = [
     _number("lr_decay", 0, "a finite number > 0"),
     _number("tol", -1.0, "a finite number >= 0"),
     _number("chunk_size", 0, "an integer > 0"),
-    _number("n_iter_no_change", 0, "an integer > 0"),
+    _number("n_iter_no_change", 0, "an integer >= 1, np.inf (never stop) or None"),
     dict(name="validation_fraction", value=1.0, match=r"validation_fraction=1\.0 is not valid; "
                                                       r"expected a number in \[0, 1\)"),
     dict(name="validation_fraction", value=-0.1, match=r"validation_fraction=-0\.1 is not valid"),
@@ -236,7 +255,7 @@ def test_valid_hyperparameter_spellings_are_accepted():
 # ==================================================================== activations and losses
 
 
-@pytest.mark.parametrize("output", ["sigmoid", "identity", "tanh", "relu"])
+@pytest.mark.parametrize("output", ["identity", "tanh", "relu"])
 def test_cross_entropy_needs_softmax(output):
     X, y = balanced_blobs()
     with pytest.raises(ValueError, match=r"cross_entropy.*softmax.*" + output):

@@ -492,3 +492,58 @@ def test_a_member_header_claiming_more_data_than_the_file_holds_is_refused(tmp_p
                                          r"\(1000000000000,\) of float32 \(4000000000000 "
                                          r"bytes\) but holds \d+ bytes of data: inconsistent"):
         fastmlp.load(forged)
+
+
+# ------------------------------------------------------------------ state that must survive a file
+
+
+def test_a_numpy_integer_random_state_is_saved_as_the_number(tmp_path):
+    m = fitted(random_state=np.int64(3))
+    loaded = fastmlp.load(m.save(tmp_path / "m.npz"))
+    assert loaded.random_state == 3 and type(loaded.random_state) is int
+
+
+@pytest.mark.parametrize("random_state", [0, None, np.random.default_rng(5)])
+def test_save_load_then_partial_fit_shuffles_as_the_uninterrupted_model(tmp_path, random_state):
+    X, y = data()
+    kw = dict(hidden_layer_sizes=(6,), epochs=2, learning_rate=0.05, shuffle=True,
+              random_state=random_state)
+    m = MLPClassifier(**kw).fit(X, y)
+    loaded = fastmlp.load(m.save(tmp_path / "m.npz"))
+    for _ in range(2):
+        m.partial_fit(X, y)
+        loaded.partial_fit(X, y)
+    np.testing.assert_array_equal(loaded.params_, m.params_)
+
+
+@pytest.mark.parametrize("missing", [("adam_steps",), ("sq_avg",), ("velocity",),
+                                     ("velocity", "sq_avg", "adam_steps")])
+def test_a_file_missing_part_of_the_optimizer_state_is_corrupt(tmp_path, missing):
+    path = fitted(solver="adam").save(tmp_path / "m.npz")
+    arrays = arrays_of(path)
+    for key in missing:
+        del arrays[key]
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=r"is corrupt: the optimizer state lacks " +
+                       ", ".join(missing)):
+        fastmlp.load(path)
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("rng_state", np.array("{not json"), "shuffling generator's state is unreadable"),
+    ("rng_state", np.array('{"bit_generator": "os.system", "state": {}}'),
+     "unknown bit generator"),
+    ("x_mean", np.zeros(3), "x_mean and x_scale must be 5 finite numbers"),
+    ("lr_scale", np.array(2.0), "lr_scale must be a number in"),
+    ("diverged", np.array(1), "diverged must be True or False"),
+    ("multilabel", np.array("yes"), "multilabel must be True or False"),
+])
+def test_a_corrupt_new_field_is_refused(tmp_path, key, value, match):
+    path = fitted(scale_inputs=True).save(tmp_path / "m.npz")
+    arrays = arrays_of(path)
+    arrays[key] = value
+    if key == "x_mean":
+        arrays["x_scale"] = np.ones(3)
+    np.savez(path, **arrays)
+    with pytest.raises(ValueError, match=match):
+        fastmlp.load(path)

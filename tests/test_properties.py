@@ -176,7 +176,7 @@ def test_the_strategy_reaches_every_output_and_batch_mode():
     seen = set()
     fused_default = []
 
-    @settings(PROFILE, max_examples=150)
+    @settings(PROFILE, max_examples=300)  # 7 output/loss pairs since the multilabel one
     @given(problems())
     def collect(problem):
         p, order, opt, (sizes, hidden, output, loss, dt) = problem

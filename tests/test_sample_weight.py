@@ -189,3 +189,21 @@ def test_weight_one_is_bit_identical_to_no_weights_with_every_solver(dtype, batc
     assert res0 == res1
     for name in ("params", "velocity", "sq_avg", "step"):
         np.testing.assert_array_equal(q1[name], q0[name])
+
+
+def test_weights_so_large_their_sum_overflows_train_like_their_ratios():
+    # 1e308 each: their mean overflowed to inf and every normalised weight became 0, so the
+    # fit silently trained nothing; only the ratios count
+    X, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+    kw = dict(hidden_layer_sizes=(4,), epochs=2, random_state=0, dtype="float64")
+    w = np.where(np.arange(40) < 20, 1e308, 0.5e308)
+    huge = MLPClassifier(**kw).fit(X, y, sample_weight=w)
+    plain = MLPClassifier(**kw).fit(X, y, sample_weight=w / 1e308)
+    start = MLPClassifier(**dict(kw, epochs=1, learning_rate=1e-300)).fit(X, y)
+    assert not np.allclose(huge.params_, start.params_)  # it trained
+    np.testing.assert_allclose(huge.params_, plain.params_, rtol=1e-12)
+    assert huge.score(X, y, sample_weight=w) == pytest.approx(plain.score(X, y, w / 1e308))
+    reg = MLPRegressor(**kw).fit(X, X[:, 0], sample_weight=w)
+    assert np.isfinite(reg._y_mean).all() and np.isfinite(reg.predict(X)).all()
+    tiny = MLPClassifier(**kw).fit(X, y, sample_weight=w * 1e-320 / 1e308 + 1e-320)
+    assert not np.allclose(tiny.params_, start.params_)

@@ -168,6 +168,20 @@ def test_non_finite_sparse_data_is_refused_naming_row_and_column(value, match, n
             m.fit(M, Y)
 
 
+def test_repeated_entries_whose_sum_overflows_are_refused_like_dense_values(no_kernel_calls):
+    # each entry fits float32 (3e38 < 3.4e38), their sum does not: the dense X is refused, so
+    # must the sparse one be (scipy sums the duplicates after the cast)
+    dup = sp.csr_matrix((np.array([1.0, 3e38, 3e38]), np.array([1, 4, 4]),
+                         np.array([0, 1, 1, 3] + [3] * 7)), shape=(10, 40))
+    assert not dup.has_canonical_format
+    with pytest.raises(ValueError, match=r"too large for dtype float32 \(first at row 2, column "
+                                         r"4: the sum of its repeated entries\)"):
+        MLPClassifier(epochs=1).fit(dup, Y[:10])
+    with pytest.raises(ValueError, match="too large for dtype float32"):
+        MLPClassifier(epochs=1).fit(dup.toarray(), Y[:10])
+    MLPClassifier(hidden_layer_sizes=(4,), epochs=1, dtype="float64").fit(dup, Y[:10])
+
+
 def test_wrong_number_of_columns_and_bad_matrices_are_refused():
     m = MLPClassifier(hidden_layer_sizes=(8,), epochs=1, random_state=0).fit(XS, Y)
     narrow = sp.csr_matrix(X[:, :-1])
@@ -215,7 +229,8 @@ def test_a_sparse_divergence_names_the_row_and_rolls_back():
     Xb, yb = blobs(n=40)
     M = sp.csr_matrix(Xb * 1e3)
     reg = MLPRegressor(hidden_layer_sizes=(8,), activation="identity", learning_rate=0.5,
-                       epochs=3, random_state=0, batch_size=2, alpha=1e-3, clip_value=0.0)
+                       epochs=3, random_state=0, batch_size=2, alpha=1e-3, clip_value=0.0,
+                       scale_inputs=False, on_divergence="raise")
     dense = MLPRegressor(**reg.get_params())
     with pytest.raises(DivergenceError) as sparse_err:
         reg.fit(M, yb * 1e3)

@@ -137,7 +137,7 @@ def test_clipping_kernels_equal_reference(batch_size, clip):
 def test_clipping_tames_exploding_gradients():
     X, y = regression()
     kw = dict(hidden_layer_sizes=(8,), activation="identity", learning_rate=0.01, epochs=5,
-              random_state=0)
+              random_state=0, on_divergence="raise", scale_inputs=False)
     with pytest.raises(DivergenceError):
         MLPRegressor(clip_value=0.0, **kw).fit(X, y)
     for clip in (dict(clip_value=0.0, clip_norm=1.0), {}):  # the regressor's default clip_value
@@ -161,7 +161,8 @@ def test_divergence_names_epoch_and_sample_and_keeps_last_good_weights(backend, 
             m.coefs_[0][...] *= 1e12
         kept[info["epoch"]] = m.params_.copy()
 
-    m = MLPRegressor(clip_value=0.0, hidden_layer_sizes=(8,), activation="identity", learning_rate=1e-4,
+    m = MLPRegressor(clip_value=0.0, on_divergence="raise", scale_inputs=False,
+                     hidden_layer_sizes=(8,), activation="identity", learning_rate=1e-4,
                      epochs=6, batch_size=batch_size, random_state=0, backend=backend,
                      dtype="float64")
     with pytest.raises(DivergenceError) as info:
@@ -179,7 +180,8 @@ def test_divergence_names_epoch_and_sample_and_keeps_last_good_weights(backend, 
 
 def test_divergence_in_partial_fit_keeps_previous_weights():
     X, y = regression(scale=1.0)
-    m = MLPRegressor(clip_value=0.0, hidden_layer_sizes=(8,), activation="identity", learning_rate=1e-4,
+    m = MLPRegressor(clip_value=0.0, on_divergence="raise", scale_inputs=False,
+                     hidden_layer_sizes=(8,), activation="identity", learning_rate=1e-4,
                      random_state=0)
     m.partial_fit(X, y)
     before = m.params_.copy()
@@ -198,7 +200,8 @@ def test_divergence_is_an_error_and_keeps_the_last_good_weights(backend, batch_s
     rng = np.random.default_rng(0)
     Xd = rng.standard_normal((40, 6)) * 50
     yd = Xd.sum(axis=1)
-    m = MLPRegressor(clip_value=0.0, hidden_layer_sizes=(16,), activation="identity", learning_rate=1e-7,
+    m = MLPRegressor(clip_value=0.0, on_divergence="raise", scale_inputs=False,
+                     hidden_layer_sizes=(16,), activation="identity", learning_rate=1e-7,
                      batch_size=batch_size, epochs=1, random_state=0, backend=backend)
     m.fit(Xd, yd)  # one harmless epoch
     good, t, curve = m.params_.copy(), m.t_, list(m.loss_curve_)
@@ -228,7 +231,8 @@ def test_divergence_in_a_later_epoch_of_fit_restores_that_epochs_start():
             model.coefs_[0][...] *= 1e12
             after_epoch_1["params"] = model.params_.copy()
 
-    m = MLPRegressor(clip_value=0.0, hidden_layer_sizes=(16,), activation="identity", learning_rate=1e-7,
+    m = MLPRegressor(clip_value=0.0, on_divergence="raise", scale_inputs=False,
+                     hidden_layer_sizes=(16,), activation="identity", learning_rate=1e-7,
                      epochs=3, chunk_size=8, random_state=0)
     with pytest.raises(DivergenceError) as info:
         m.fit(Xd, yd, epoch_callback=explode)
@@ -243,7 +247,8 @@ def test_divergence_seen_on_validation_rows_is_a_divergence_error_and_rolls_back
     """Weights that stay finite but make the outputs overflow: the validation score finds it.
     It must be reported as divergence (not blamed on the input's scale) and undone."""
     X = np.random.default_rng(0).random((200, 3))
-    r = MLPRegressor((50, 50), clip_value=0.0, learning_rate=1e3, random_state=0, epochs=5, batch_size="full",
+    r = MLPRegressor((50, 50), clip_value=0.0, on_divergence="raise", scale_inputs=False,
+                     learning_rate=1e3, random_state=0, epochs=5, batch_size="full",
                      validation_fraction=0.2)
     with pytest.raises(DivergenceError, match="outputs became NaN or infinite") as exc:
         r.fit(X, X[:, 0] * 1e3)
@@ -258,7 +263,8 @@ def test_divergence_names_the_users_row_when_a_validation_split_trains_on_a_subs
     X[90] = 1e25
     for fraction in (0.0, 0.5):
         with pytest.raises(DivergenceError, match=r"\(row 90 of X\)") as exc:
-            MLPRegressor((4,), clip_value=0.0, random_state=1, shuffle=False,
+            MLPRegressor((4,), clip_value=0.0, on_divergence="raise", scale_inputs=False,
+                         random_state=1, shuffle=False,
                          validation_fraction=fraction).fit(X, y)
         assert exc.value.sample == 90
 
@@ -267,7 +273,8 @@ def test_huge_weights_without_weight_decay_give_a_finite_loss_curve():
     """0 * inf would make the L2 penalty NaN: with alpha=0 there is no penalty to compute."""
     X = np.random.default_rng(0).random((50, 3))
     y = (X[:, 0] > 0.5).astype(int)
-    m = MLPClassifier((4,), random_state=0, dtype="float64").fit(X * 1e200, y)
+    m = MLPClassifier((4,), random_state=0, dtype="float64", scale_inputs=False).fit(X * 1e200,
+                                                                                    y)
     assert np.isfinite(m.loss_curve_).all() and np.isfinite(m.params_).all()
     assert np.abs(m.params_).max() > 1e154  # squares overflow: the old penalty was NaN
 
@@ -326,7 +333,7 @@ def test_early_stopping_by_patience_keeps_the_best_validated_weights():
 def test_early_stopping_on_training_loss_without_validation():
     X, y = balanced_blobs(n=60)
     m = clf64(epochs=50, n_iter_no_change=3, tol=10.0).fit(X, y)
-    assert m.n_iter_ == 4 and m.validation_scores_ == []
+    assert m.n_iter_ == 4 and m.validation_scores_ is None  # as scikit-learn: no validation
     long = clf64(epochs=50, n_iter_no_change=3, tol=0.0, learning_rate=0.05).fit(X, y)
     assert long.n_iter_ > 4
 
@@ -417,3 +424,36 @@ def test_loss_curve_is_the_mean_loss_plus_the_l2_penalty(backend):
     plain = objective(m0.params_, m0.layout_, X, Y, m0._settings.activation_codes, m0._settings.loss_code, 0)
     assert expected - plain > 0.1  # the penalty is a visible part of it
     assert m0.loss_curve_[0] == pytest.approx(expected, rel=1e-12)
+
+
+# ==================================================================== memory
+
+
+def test_hidden_layers_too_big_for_the_machine_are_refused_with_the_number(no_kernel_calls):
+    X, y = balanced_blobs(n=30)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=\(1000000, 1000000\) makes a "
+                                         r"network of 1,000,00\d,\d+,\d+ parameters "
+                                         r"\(4-1000000-1000000-3\), which needs about [\d,.]+ "
+                                         r"GiB to train \(float32\); this machine has [\d,.]+ "
+                                         r"GiB available"):
+        MLPClassifier(hidden_layer_sizes=(1000000, 1000000)).fit(X, y)
+
+
+def test_a_fit_refused_for_memory_leaves_the_fitted_model_as_it_was():
+    X, y = balanced_blobs(n=30)
+    m = MLPClassifier(hidden_layer_sizes=(8,), epochs=1, random_state=0).fit(X, y)
+    before = m.params_.copy()
+    with pytest.raises(ValueError, match="needs about"):
+        m.set_params(hidden_layer_sizes=(1000000, 1000000)).fit(X, y)
+    np.testing.assert_array_equal(m.params_, before)  # a failed fit leaves the model as it was
+
+
+def test_the_memory_estimate_counts_the_optimizer_state():
+    from fastmlp.resources import check_memory, needed_bytes
+    s = MLPClassifier(hidden_layer_sizes=(100,))._resolve()
+    a = MLPClassifier(hidden_layer_sizes=(100,), solver="adam")._resolve()
+    plain, n = needed_bytes((10, 100, 3), s)
+    assert n == 11 * 100 + 101 * 3 and needed_bytes((10, 100, 3), a)[0] > plain
+    check_memory((10, 100, 3), s, available=plain)
+    with pytest.raises(ValueError, match="needs about"):
+        check_memory((10, 100, 3), s, available=plain - 1)
