@@ -24,9 +24,9 @@ from . import epochs
 from .epochs import _epoch_per_sample, _train_per_sample, argmax_equal
 from .loss import loss_forward_backward, weigh_output
 from .codes import ADAM, SGD
+from .lazy import momentum_bias_step
 from .inputs import _clear_input, _list_input, _prefetch_input
 from .network import _backward_sample, _forward_listed, _idx_offset, layer_slice
-from .rows import clip_gradient
 from .updates import _mark_rows, _sgd_update_rows, optimizer_update, sgd_update
 from .workspace import copy_back, copy_params_back, flat_playout, new_work
 
@@ -216,19 +216,13 @@ def _catch_up(params, velocity, start, n, k, mu, nesterov):
 @jit
 def _momentum_step(params, velocity, grads, start, n, lr, clip_value, mu, nesterov):
     # optimizer_update's momentum step for batch size 1 without penalty or clip_norm on
-    # params[start:start + n] (g = clip(grads)), number for number; grads zeroed for the next
-    p = params[start:start + n]
-    v = velocity[start:start + n]
+    # params[start:start + n] (g = clip(grads); the biases' step of the (q, u) form, number for
+    # number); grads zeroed for the next
     g = grads[start:start + n]
+    momentum_bias_step(params[start:start + n], velocity[start:start + n], g, lr, mu, nesterov,
+                       clip_value)
     for j in range(n):
-        gj = clip_gradient(g[j], clip_value)
         g[j] = 0
-        vj = mu * v[j] - lr * gj
-        v[j] = vj
-        if nesterov:
-            p[j] += mu * vj - lr * gj
-        else:
-            p[j] += vj
 
 
 @jit

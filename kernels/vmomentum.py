@@ -19,7 +19,7 @@ from numba.extending import intrinsic
 from . import vecbase
 from .vecbase import (_check, _data, _each_vector, _hsum, _lanes_of, _mload, _mstore, _row_base,
                       _splat, _tail, _tail_store, _vec_ptr, _vload, _vstore)
-from .vforward import BLOCK
+from .vforward import BLOCK, for_each_block
 
 
 def _forward2_codegen(union):
@@ -58,30 +58,8 @@ def _forward2_codegen(union):
         if union:
             g.update(prev=_data(context, builder, prev_t, prev_a), lrq=lrq, lru=lru,
                      dz=_data(context, builder, dz_t, dz_a))
-        nblk = builder.udiv(builder.add(nv, ir.Constant(i64, BLOCK - 1)), ir.Constant(i64, BLOCK))
-        nblk = builder.select(builder.icmp_unsigned("==", nblk, ir.Constant(i64, 0)),
-                              ir.Constant(i64, 1), nblk)
-        base_w = builder.udiv(nv, nblk)
-        extra = builder.urem(nv, nblk)
-        with cgutils.for_range(builder, builder.select(
-                builder.icmp_unsigned("==", nv, ir.Constant(i64, 0)), nv, nblk)) as blk:
-            b_i = blk.index
-            wider = builder.icmp_unsigned("<", b_i, extra)
-            nb = builder.add(base_w, builder.zext(wider, i64))
-            v0 = builder.add(builder.mul(b_i, base_w), builder.select(wider, b_i, extra))
-            last = builder.icmp_unsigned("==", b_i, builder.sub(nblk, ir.Constant(i64, 1)))
-            tail_here = builder.and_(last, has_tail)
-            after = builder.append_basic_block("fwd2.after")
-            sw = builder.switch(builder.add(builder.mul(nb, ir.Constant(i64, 2)),
-                                            builder.zext(tail_here, i64)), after)
-            for kk in range(1, BLOCK + 1):
-                for tail in (False, True):
-                    case = builder.append_basic_block(f"fwd2.nb{kk}{'t' if tail else ''}")
-                    sw.add_case(ir.Constant(i64, 2 * kk + tail), case)
-                    builder.position_at_end(case)
-                    _forward2_block(builder, g, kk, tail, v0)
-                    builder.branch(after)
-            builder.position_at_end(after)
+        for_each_block(builder, nv, has_tail, "fwd2",
+                       lambda kk, tail, v0: _forward2_block(builder, g, kk, tail, v0))
         return context.get_dummy_value()
     return codegen
 
