@@ -91,7 +91,8 @@ def tiny_rows(y, n):
 
 def tiny_fit(model, X, y):
     """A function that fits a copy of ``model`` (same hyperparameters: the same compiled epoch
-    and dtype) for one epoch on a few rows of (X, y) and predicts them: the kernels
+    and dtype) for one epoch on a few rows of (X, y) and predicts them twice (the general path,
+    then a small call's fast path, as validation scoring each epoch does): the kernels
     ``model.fit(X, y)`` and scoring will run, on a tiny problem."""
     def run():
         params = dict(model.get_params(), epochs=1, verbose=False, validation_fraction=0.0,
@@ -107,6 +108,7 @@ def tiny_fit(model, X, y):
         X_tiny, y_tiny = X[rows], np.asarray(y)[rows]
         copy.fit(X_tiny, y_tiny)
         copy.predict(X_tiny)
+        copy.predict(X_tiny[:1])  # a second small call takes the fast path (online.py)
     return run
 
 

@@ -43,7 +43,8 @@ def _epoch_clip_norm(work, playout, acts, dacts, X, Y, order, activations, loss,
             prefetch_row(X[order[k + 1]])
             prefetch_row(Y[order[k + 1]])
         x = X[i]
-        _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, 0)
+        _forward_layers(acts, idx, ioff, nnz, x, work, playout, activations, 0, None, 1.0,
+                        work.dtype.type(0))
         n_out = playout[L - 1, 1]
         out = _work_slot(acts, playout, L - 1)[:n_out]
         value = loss_forward_backward(_work_slot(dacts, playout, L - 1)[:n_out], out, Y[i],

@@ -7,14 +7,15 @@ sample's row is scattered into a scratch vector and its columns listed from ``in
 (inputs.py); then the dense layer code runs on the public buffers: mini-batches (and clip_norm)
 in the general mini-batch epoch (sgd.train_epoch_batches, the same compiled body and update
 step as dense input; also every batch size of Adam, and of momentum with a penalty or
-clip_norm), per-sample momentum otherwise in sgd._epoch_momentum_lazy (as dense X), plain SGD
-at batch size 1
-in ``_per_sample`` (the forward, loss and fused backward +
+clip_norm), per-sample momentum otherwise in sgd._epoch_momentum_lazy (layer 0's zero-input
+rows caught up lazily; dense X takes momentum's (q, u) form, lazy.py), plain SGD at batch
+size 1 in ``_per_sample`` (the forward, loss and fused backward +
 step of network.py, as ``network_backward_sgd``; on MNIST 1.8x (float32) and 2.1x (float64)
 the general epoch at batch 1, bench/sparse.py).
 Layer 0's forward is b + sum over stored entries of data_k * W0[indices_k] and, without a
 penalty, its backward touches only those rows, so a sample costs O(stored entries x fan_out)
-in layer 0, whatever n_features is (a penalty moves every row, as for dense X).
+in layer 0, whatever n_features is (a penalty moves every row; dense X's per-sample L2 takes
+the scaled form of lazy.py instead).
 ``predict_csr`` is ``predict`` for CSR rows.
 
 Numbers: with sorted indices, no duplicates and no explicit zeros (what fastmlp/sparse.py
@@ -68,7 +69,7 @@ def train_epoch_csr(params, grads, acts, dacts, X_data, X_indices, X_indptr, Y, 
     _check_buffers(params, Y, sample_weight, solver, momentum, velocity, sq_avg, step)
     if (solver == SGD and momentum > 0 and batch_size == 1 and alpha == 0 and l1 == 0 and
             clip_norm == 0):
-        # per-sample momentum without a penalty: the lazy epoch, as for dense X (sgd.py)
+        # per-sample momentum without a penalty: layer 0's zero-input rows caught up lazily
         last = np.zeros(layout[0, 0], np.int64)
         return _epoch_momentum_lazy(params, grads, acts, dacts, X, Y, order, layout,
                                     activations, loss, lr, clip_value, sample_weight, momentum,

@@ -2,13 +2,15 @@
 compiled call, and the general mini-batch epoch.
 
 The Python loop around ``train_epoch`` does epochs, shuffling, schedules and progress; this
-module only picks the compiled epoch: per-sample SGD (epochs.py; with clip_norm, no weights and
-neither a penalty nor clip_value: clipnorm.py), mini-batches without weight decay or clip_norm
-(batches.py), or the general epoch below (weight decay, clip_norm, batches beyond
-batches.MAX_BATCH, and every batch size of SGD with momentum and of Adam) on the public flat
-buffers; and the per-sample momentum epoch without penalty or clip_norm, which steps the rows
-of W0 whose input is zero lazily (_epoch_momentum_lazy). No allocation per sample and no
-RNG: the caller passes buffers and the order.
+module only picks the compiled epoch: per-sample SGD (epochs.py, an L2 penalty alone in its
+lazy scaled form; with clip_norm, no weights and neither a penalty nor clip_value: clipnorm.py)
+and per-sample SGD with momentum without a penalty or clip_norm (the same epoch, in momentum's
+lazy (q, u) form: lazy.py), mini-batches without weight decay or clip_norm (batches.py), or the
+general epoch below (weight decay at batch sizes > 1 and L1 at any, clip_norm, batches beyond
+batches.MAX_BATCH, every batch size of Adam, and SGD with momentum otherwise) on the public flat
+buffers. ``_epoch_momentum_lazy`` (per-sample momentum on the public buffers, the rows of W0
+whose input is zero caught up lazily) serves CSR input (csr.py). No allocation per sample and
+no RNG: the caller passes buffers and the order.
 """
 
 import math
@@ -18,13 +20,15 @@ import numpy as np
 from .batches import MAX_BATCH, _train_batches
 from .clipnorm import _train_per_sample_clip_norm
 from .config import jit
-from .epochs import _train_per_sample, argmax_equal
+from . import epochs
+from .epochs import _epoch_per_sample, _train_per_sample, argmax_equal
 from .loss import loss_forward_backward, weigh_output
 from .codes import ADAM, SGD
+from .lazy import momentum_bias_step
 from .inputs import _clear_input, _list_input, _prefetch_input
 from .network import _backward_sample, _forward_listed, _idx_offset, layer_slice
-from .rows import clip_gradient
 from .updates import _mark_rows, _sgd_update_rows, optimizer_update, sgd_update
+from .workspace import copy_back, copy_params_back, flat_playout, new_work
 
 
 def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, loss,
@@ -42,14 +46,13 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
     # compiled functions rather than one with every path: a first fit with the default batch
     # size 1 then compiles only the per-sample path (a cold start ~1/3 shorter).
     _check_buffers(params, X, sample_weight, solver, momentum, velocity, sq_avg, step)
-    if (solver == SGD and momentum > 0 and batch_size == 1 and alpha == 0 and l1 == 0 and
+    if (solver == SGD and 0 < momentum < 1 and batch_size == 1 and alpha == 0 and l1 == 0 and
             clip_norm == 0):
-        # per-sample momentum without a penalty: layer 0's rows with a zero input are stepped
-        # lazily (see _epoch_momentum_lazy)
-        last = np.zeros(layout[0, 0], np.int64)
-        return _epoch_momentum_lazy(params, grads, acts, dacts, X, Y, order, layout,
-                                    activations, loss, lr, clip_value, sample_weight, momentum,
-                                    nesterov, velocity, last)
+        # per-sample momentum without a penalty: the per-sample epoch in momentum's (q, u)
+        # form, where a row with a zero input costs nothing (epochs.py, lazy.py)
+        return _train_momentum_per_sample(params, velocity, acts, dacts, X, Y, order, layout,
+                                          activations, loss, lr, clip_value, sample_weight,
+                                          momentum, nesterov)
     if solver == SGD and momentum == 0:
         if batch_size == 1 and clip_norm == 0:
             return _train_per_sample(params, acts, dacts, X, Y, order, layout, activations, loss,
@@ -68,6 +71,30 @@ def train_epoch(params, grads, acts, dacts, X, Y, order, layout, activations, lo
                                loss, lr, alpha, l1, clip_value, clip_norm, batch_size,
                                sample_weight, solver, momentum, nesterov, beta_1, beta_2,
                                epsilon, velocity, sq_avg, step)
+
+
+def _train_momentum_per_sample(params, velocity, acts, dacts, X, Y, order, layout, activations,
+                               loss, lr, clip_value, sample_weight, momentum, nesterov):
+    # train_epoch at batch size 1 for SGD with momentum (0 < momentum < 1), no penalty, no
+    # clip_norm: params and velocity copied into padded work buffers (a small call: in place,
+    # as epochs._train_per_sample), the per-sample epoch in momentum's (q, u) form (lazy.py),
+    # both copied back (no samples: nothing to do, and the round trip through the form would
+    # round the weights)
+    if order.shape[0] == 0:
+        return 0.0, 0, 0
+    zero = lr - lr
+    if order.shape[0] < epochs.PADDED_FROM:  # a small call: on the public buffers in place
+        return _epoch_per_sample(params, flat_playout(layout), acts, dacts, X, Y, order,
+                                 activations, loss, lr, zero, zero, clip_value, sample_weight,
+                                 False, velocity, momentum, nesterov)
+    work, playout, acts_p, dacts_p = new_work(params, layout)
+    uwork = new_work(velocity, layout)[0]
+    result = _epoch_per_sample(work, playout, acts_p, dacts_p, X, Y, order, activations, loss,
+                               lr, zero, zero, clip_value, sample_weight, False, uwork,
+                               momentum, nesterov)
+    copy_back(params, acts, dacts, layout, work, acts_p, dacts_p, playout)
+    copy_params_back(velocity, layout, uwork, playout)
+    return result
 
 
 def _check_buffers(params, X, sample_weight, solver, momentum, velocity, sq_avg, step):
@@ -189,19 +216,13 @@ def _catch_up(params, velocity, start, n, k, mu, nesterov):
 @jit
 def _momentum_step(params, velocity, grads, start, n, lr, clip_value, mu, nesterov):
     # optimizer_update's momentum step for batch size 1 without penalty or clip_norm on
-    # params[start:start + n] (g = clip(grads)), number for number; grads zeroed for the next
-    p = params[start:start + n]
-    v = velocity[start:start + n]
+    # params[start:start + n] (g = clip(grads); the biases' step of the (q, u) form, number for
+    # number); grads zeroed for the next
     g = grads[start:start + n]
+    momentum_bias_step(params[start:start + n], velocity[start:start + n], g, lr, mu, nesterov,
+                       clip_value)
     for j in range(n):
-        gj = clip_gradient(g[j], clip_value)
         g[j] = 0
-        vj = mu * v[j] - lr * gj
-        v[j] = vj
-        if nesterov:
-            p[j] += mu * vj - lr * gj
-        else:
-            p[j] += vj
 
 
 @jit

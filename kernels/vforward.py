@@ -54,39 +54,48 @@ def _forward_codegen(union):
             prev = _data(context, builder, prev_t, prev_a)
             dz = _data(context, builder, dz_t, dz_a)
         accs = [cgutils.alloca_once(builder, vty) for _ in range(BLOCK)]
-        # the row's nv vectors in nblk = ceil(nv / BLOCK) blocks of balanced widths (13 -> 7 + 6,
-        # 25 -> 7 + 6 + 6 + 6): no block is left with one lone accumulator whose adds, one per
-        # row, would wait on each other
-        nblk = builder.udiv(builder.add(nv, ir.Constant(i64, BLOCK - 1)), ir.Constant(i64, BLOCK))
-        nblk = builder.select(builder.icmp_unsigned("==", nblk, ir.Constant(i64, 0)),
-                              ir.Constant(i64, 1), nblk)
-        base_w = builder.udiv(nv, nblk)
-        extra = builder.urem(nv, nblk)
-        with cgutils.for_range(builder, builder.select(
-                builder.icmp_unsigned("==", nv, ir.Constant(i64, 0)), nv, nblk)) as blk:
-            b_i = blk.index
-            wider = builder.icmp_unsigned("<", b_i, extra)
-            nb = builder.add(base_w, builder.zext(wider, i64))
-            v0 = builder.add(builder.mul(b_i, base_w),
-                             builder.select(wider, b_i, extra))
-            # the last block of a row with a partial vector: case 2 * width + 1
-            last = builder.icmp_unsigned("==", b_i, builder.sub(nblk, ir.Constant(i64, 1)))
-            tail_here = builder.and_(last, has_tail)
-            after = builder.append_basic_block("fwd.after")
-            sw = builder.switch(builder.add(builder.mul(nb, ir.Constant(i64, 2)),
-                                            builder.zext(tail_here, i64)), after)
-            for k in range(1, BLOCK + 1):
-                for tail in (False, True):
-                    case = builder.append_basic_block(f"fwd.nb{k}{'t' if tail else ''}")
-                    sw.add_case(ir.Constant(i64, 2 * k + tail), case)
-                    builder.position_at_end(case)
-                    _forward_block(builder, k, tail, (tmask, rem), union, v0, n, idx, x, out,
-                                   wbytes, stride0, elem, vty, mty, accs, zero,
-                                   (prev, dz, lr) if union else None)
-                    builder.branch(after)
-            builder.position_at_end(after)
+
+        def block(k, tail, v0):
+            _forward_block(builder, k, tail, (tmask, rem), union, v0, n, idx, x, out, wbytes,
+                           stride0, elem, vty, mty, accs, zero,
+                           (prev, dz, lr) if union else None)
+
+        for_each_block(builder, nv, has_tail, "fwd", block)
         return context.get_dummy_value()
     return codegen
+
+
+def for_each_block(builder, nv, has_tail, name, block):
+    # emit block(k, tail, v0) for a row's nv vectors (the last one partial if has_tail) in
+    # nblk = ceil(nv / BLOCK) blocks of balanced widths k (13 -> 7 + 6, 25 -> 7 + 6 + 6 + 6):
+    # no block is left with one lone accumulator whose adds, one per row, would wait on each
+    # other. v0: the block's first vector; tail: the block ends with the partial vector. Each
+    # width has its own code (a switch on 2 * k + tail), so the accumulators stay in registers
+    i64 = ir.IntType(64)
+    nblk = builder.udiv(builder.add(nv, ir.Constant(i64, BLOCK - 1)), ir.Constant(i64, BLOCK))
+    nblk = builder.select(builder.icmp_unsigned("==", nblk, ir.Constant(i64, 0)),
+                          ir.Constant(i64, 1), nblk)
+    base_w = builder.udiv(nv, nblk)
+    extra = builder.urem(nv, nblk)
+    with cgutils.for_range(builder, builder.select(
+            builder.icmp_unsigned("==", nv, ir.Constant(i64, 0)), nv, nblk)) as blk:
+        b_i = blk.index
+        wider = builder.icmp_unsigned("<", b_i, extra)
+        nb = builder.add(base_w, builder.zext(wider, i64))
+        v0 = builder.add(builder.mul(b_i, base_w), builder.select(wider, b_i, extra))
+        last = builder.icmp_unsigned("==", b_i, builder.sub(nblk, ir.Constant(i64, 1)))
+        tail_here = builder.and_(last, has_tail)
+        after = builder.append_basic_block(f"{name}.after")
+        sw = builder.switch(builder.add(builder.mul(nb, ir.Constant(i64, 2)),
+                                        builder.zext(tail_here, i64)), after)
+        for k in range(1, BLOCK + 1):
+            for tail in (False, True):
+                case = builder.append_basic_block(f"{name}.nb{k}{'t' if tail else ''}")
+                sw.add_case(ir.Constant(i64, 2 * k + tail), case)
+                builder.position_at_end(case)
+                block(k, tail, v0)
+                builder.branch(after)
+        builder.position_at_end(after)
 
 
 def _forward_block(builder, k, tail, partial, union, v0, n, idx, x, out, wbytes, stride0, elem,

@@ -223,10 +223,10 @@ def lazy_problem(dtype, seed=0):
 @pytest.mark.parametrize("clip_value", [0.0, 0.05])
 def test_lazy_momentum_is_within_the_tolerances_of_the_step_by_step_reference(dtype, nesterov,
                                                                                clip_value):
-    """train_epoch at batch size 1 with momentum and no penalty steps the zero-input rows of W0
-    lazily (sgd._epoch_momentum_lazy): exact in real arithmetic, so it must stay within the
-    epoch tolerances of the reference (which steps every parameter every sample) and of the
-    general epoch (the same kernels, stepping densely) over several chained calls."""
+    """train_epoch at batch size 1 with momentum and no penalty leaves the zero-gradient rows
+    alone (momentum's (q, u) form, kernels/lazy.py): exact in real arithmetic, so it must stay
+    within the epoch tolerances of the reference (which steps every parameter every sample)
+    and of the general epoch (the same kernels, stepping densely) over several chained calls."""
     from fastmlp.kernels import sgd
     p = lazy_problem(dtype)
     order = np.random.default_rng(1).permutation(300)
@@ -242,7 +242,8 @@ def test_lazy_momentum_is_within_the_tolerances_of_the_step_by_step_reference(dt
         np.testing.assert_allclose(cl, rl, **tol(dtype, "epoch"))
         for name in ("params", "velocity"):
             np.testing.assert_allclose(lazy[name], ref[name], **tol(dtype, "epoch"))
-        worst = max(worst, float(np.max(np.abs(lazy["params"] - ref["params"]))))
+        worst = max(worst, float(np.max(np.abs(lazy["params"] - ref["params"]) /
+                                        (1 + np.abs(ref["params"])))))
         ref_state, lazy_state = ref, lazy  # each carries on from its own weights
     # the same epoch stepped densely by the general epoch: the lazy one is a different sum
     q = dict(p, velocity=np.zeros_like(p["params"]))
@@ -257,7 +258,9 @@ def test_lazy_momentum_is_within_the_tolerances_of_the_step_by_step_reference(dt
     _, lazy1 = run_epoch(kernels, p, order, 0.01, clip_value=clip_value, **opts)
     np.testing.assert_allclose(lazy1["params"], dense["params"], **tol(dtype, "epoch"))
     np.testing.assert_allclose(lazy1["velocity"], dense["velocity"], **tol(dtype, "epoch"))
-    assert worst < tol(dtype, "epoch")["atol"]  # measured: ~2e-15 float64, ~1e-6 float32
+    # measured |difference| / (1 + |w|): ~3e-15 float64, ~1e-6 float32 (~6e-6 with clip_value:
+    # a clipped gradient is the same constant step after step, and so is its rounding)
+    assert worst < tol(dtype, "epoch")["atol"]
 
 
 def test_lazy_momentum_rows_never_read_are_caught_up_exactly_in_real_arithmetic():

@@ -207,26 +207,34 @@ def test_work_buffer_rows_are_aligned_whole_vectors_and_copy_back_exactly(dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("alpha,clip_value", [(0.0, 0.0), (1e-3, 0.0), (0.0, 0.05), (1e-3, 0.05)])
+@pytest.mark.parametrize("alpha,clip_value,momentum", [
+    (0.0, 0.0, 0.0), (1e-3, 0.0, 0.0), (0.0, 0.05, 0.0), (1e-3, 0.05, 0.0), (0.0, 0.0, 0.9),
+    (0.0, 0.05, 0.9)])
 @pytest.mark.parametrize("hidden", ["relu", "tanh", "sigmoid"])
-def test_pad_columns_stay_exactly_zero_after_training(dtype, alpha, clip_value, hidden):
+def test_pad_columns_stay_exactly_zero_after_training(dtype, alpha, clip_value, momentum,
+                                                      hidden):
     """The pads of W and b (workspace.py) must stay 0: their gradient is dz = 0 there, and
     weight decay and clipping of 0 give 0. A pad that drifted would leak into nothing visible
-    (pads are never copied out), so this is checked on the work buffer itself."""
+    (pads are never copied out), so this is checked on the work buffer itself; with L2 and
+    with momentum also in their lazy forms (kernels/lazy.py), the velocity's pads too."""
     p = make_problem((37, 21, 10, 3), hidden=hidden, dtype=dtype, n=64, sparse=True)
     work, playout, acts, dacts = workspace.new_work(p["params"], p["layout"])
+    velocity = np.random.default_rng(1).standard_normal(len(p["params"])).astype(dtype) * 0.01
+    uwork = workspace.new_work(velocity, p["layout"])[0] if momentum else None
     t = np.dtype(dtype).type
     order = np.random.default_rng(0).integers(0, 64, 300).astype(np.int64)
-    res = epochs._epoch_per_sample(work, playout, acts, dacts, p["X"], p["Y"], order, p["activations"],
-                             p["loss"], t(0.05), t(alpha), t(0), t(clip_value),
-                             np.zeros(0, dtype))
+    res = epochs._epoch_per_sample(work, playout, acts, dacts, p["X"], p["Y"], order,
+                                   p["activations"], p["loss"], t(0.05), t(alpha), t(0),
+                                   t(clip_value), np.zeros(0, dtype), True, uwork, t(momentum),
+                                   True)
     assert res[2] == 300
-    for l in range(len(playout)):
-        fan_in, fan_out, stride, w_off, b_off, a_off = playout[l]
-        W = work[w_off:w_off + fan_in * stride].reshape(fan_in, stride)
-        assert stride > fan_out
-        assert not W[:, fan_out:].any() and not work[b_off + fan_out:b_off + stride].any()
-        assert not np.array_equal(W[:, :fan_out], np.zeros_like(W[:, :fan_out]))
+    for buf in (work, uwork) if momentum else (work,):
+        for l in range(len(playout)):
+            fan_in, fan_out, stride, w_off, b_off, a_off = playout[l]
+            W = buf[w_off:w_off + fan_in * stride].reshape(fan_in, stride)
+            assert stride > fan_out
+            assert not W[:, fan_out:].any() and not buf[b_off + fan_out:b_off + stride].any()
+            assert not np.array_equal(W[:, :fan_out], np.zeros_like(W[:, :fan_out]))
 
 
 def test_every_kernel_cache_entry_is_stamped_with_the_hash_of_all_kernel_sources():
