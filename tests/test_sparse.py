@@ -50,14 +50,15 @@ XS = sp.csr_matrix(X)
 BIT_IDENTICAL = [dict(batch_size=8, alpha=1e-3), dict(batch_size=8, penalty="l1", alpha=1e-3),
                  dict(batch_size=16, clip_norm=0.5),
                  dict(batch_size=1, alpha=1e-3, clip_norm=1.0),
-                 dict(batch_size=1, momentum=0.9), dict(batch_size=8, momentum=0.9,
-                                                        nesterovs_momentum=False),
+                 dict(batch_size=8, momentum=0.9, nesterovs_momentum=False),
                  dict(batch_size=1, solver="adam", learning_rate=0.001),
                  dict(batch_size=8, solver="adam", learning_rate=0.001, alpha=1e-3)]
 # (batch size 1 with clip_norm alone: the dense fit takes the per-sample clip_norm epoch on
-# the padded copy, kernels/clipnorm.py)
+# the padded copy, kernels/clipnorm.py; momentum at batch size 1: dense X trains in momentum's
+# (q, u) form, kernels/lazy.py, CSR rows in sgd._epoch_momentum_lazy)
 CLOSE = [dict(batch_size=1), dict(batch_size=1, alpha=1e-3), dict(batch_size=8),
-         dict(batch_size=8, clip_value=0.1), dict(batch_size=1, clip_norm=1.0)]
+         dict(batch_size=8, clip_value=0.1), dict(batch_size=1, clip_norm=1.0),
+         dict(batch_size=1, momentum=0.9)]
 
 
 def fit_both(cls, y, **kw):
