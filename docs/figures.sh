@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the figures in docs/ with the commands the README shows (needs matplotlib:
+# Regenerates the figures in docs/ with the commands docs/guide.md shows (needs matplotlib:
 # pip install -e ".[plot]"). Run from the repository root: bash docs/figures.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
