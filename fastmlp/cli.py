@@ -8,6 +8,7 @@ own line (fastmlp/firstrun.py), so no epoch time or samples/s figure includes th
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -299,11 +300,18 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     # the options given explicitly (not defaults): to refuse ones that would be ignored
     args.given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
-    if args.command == "train":
-        return train(args)
-    if args.command == "xor":
-        return clixor.run(args)
-    return usemodel.run(args)
+    try:
+        if args.command == "train":
+            return train(args)
+        if args.command == "xor":
+            return clixor.run(args)
+        return usemodel.run(args)
+    except BrokenPipeError:
+        # the reader of our output left (`fastmlp predict ... | head`): stop quietly, as
+        # Python's documentation advises (stdout pointed at devnull so the exit flush is quiet)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a command killed by it
 
 
 if __name__ == "__main__":

@@ -196,3 +196,20 @@ def test_train_save_prints_the_path_and_the_model_evaluates_the_same(tmp_path, c
     accuracy = float(out[0].split()[2])
     assert cli.main(["evaluate", str(tmp_path / "m.npz"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["accuracy"] == pytest.approx(accuracy, abs=1e-4)
+
+
+def test_a_reader_that_leaves_early_ends_evaluate_quietly(model_path):
+    """`fastmlp evaluate MODEL | head -1`: the pipe closes after the first line; the lines
+    evaluate prints later meet a closed pipe, and the command stops without a BrokenPipeError
+    traceback (exit status 141, as a shell reports a command SIGPIPE ended)."""
+    import subprocess
+    import sys
+    code = ("import sys; from fastmlp import cli; "
+            "raise SystemExit(cli.main(['evaluate', sys.argv[1]]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, model_path],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline().decode()
+    proc.stdout.close()  # the reader leaves
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141, err
+    assert "MLPClassifier" in first and "Traceback" not in err and "BrokenPipe" not in err, err
