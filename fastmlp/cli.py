@@ -46,6 +46,9 @@ CLI_HELP = {
     "n_iter_no_change": "early stopping: stop after K epochs without improvement of the "
                         "validation accuracy (with --validation-fraction; the best epoch's "
                         "weights are kept) or else of the training loss",
+    "learning_rate": f"learning rate (default: {default_learning_rate('sgd'):g} with --solver "
+                     f"sgd, {default_learning_rate('adam'):g} with adam; a schedule is set with "
+                     f"--lr-schedule)",
     "on_divergence": "when the loss, weights or outputs become NaN or infinite: 'raise' (the "
                      "command line's default) stops with an error naming the epoch and "
                      "sample; 'warn' keeps the last finite weights, stops and warns",

@@ -68,6 +68,7 @@ def fit_input_scaling(model, X, settings, sample_weight=None):
     training X (scaling.wanted), and if so its statistics (weighted by the checked
     sample_weight) as ``_x_mean``/``_x_scale``, arrays of the parameters' dtype; else None."""
     model._x_mean = model._x_scale = None
+    scaling.check_first_rows(type(model).__name__, settings.scale_inputs, X)
     if scaling.wanted(settings.scale_inputs, X):
         mean, scale = scaling.statistics(X, sample_weight)
         dtype = settings.dtype

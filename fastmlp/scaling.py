@@ -72,6 +72,29 @@ def wanted(choice, X):
     return bool(choice)
 
 
+def check_first_rows(owner, choice, X):
+    """The first fit/partial_fit's rows decide the scaling for good: ``scale_inputs=True`` on
+    a single row (no spread to divide by, centred on that row) is refused; under 'auto', an X
+    far from unit scale in too few rows to standardise on trains raw, and says so."""
+    n = X.shape[0]
+    if choice is True and n < 2:
+        raise ValueError(f"scale_inputs=True takes each feature's mean and standard deviation "
+                         f"from the first fit/partial_fit call's rows, and this call has {n}; "
+                         f"start with at least {MIN_ROWS} rows, or standardise X yourself "
+                         f"(scale_inputs=False)")
+    if choice == "auto" and n < MIN_ROWS:
+        rms = largest_rms(X)
+        if rms > RMS_LIMIT:
+            import warnings
+            warnings.warn(f"{owner}: X looks unscaled (a feature's root mean square is "
+                          f"{rms:.3g}), but this first call has {n} row{'s' if n != 1 else ''},"
+                          f" too few to standardise on (scale_inputs='auto' needs {MIN_ROWS}):"
+                          f" the model trains on X as given, and per-sample SGD usually fails "
+                          f"on unscaled features. Standardise the stream yourself, or make the "
+                          f"first partial_fit call {MIN_ROWS} rows or more.", UserWarning,
+                          stacklevel=6)
+
+
 def statistics(X, sample_weight=None):
     """(mean, scale) float64 (n_features,) of the rows of X of weight > 0 (weighted with
     ``sample_weight``, checked, or unweighted): the mean (0 for a sparse X) and the standard

@@ -92,3 +92,13 @@ def test_the_epochs_help_states_the_command_lines_default():
     assert epochs.default == 3
     assert "default 3" in epochs.help and "(the default)" not in epochs.help
     assert "'auto'" in epochs.help
+
+
+def test_the_lr_help_promises_only_what_lr_takes():
+    """--lr takes a number: its help names the solver's defaults and --lr-schedule, not the
+    schedule names or scikit-learn's Python-only aliases the estimator's learning_rate takes."""
+    train = next(a for a in cli.build_parser()._actions if a.dest == "command").choices["train"]
+    lr = next(a for a in train._actions if "--lr" in a.option_strings)
+    assert "0.01" in lr.help and "0.001" in lr.help and "--lr-schedule" in lr.help
+    for word in ("invscaling", "adaptive", "learning_rate_init", "get_params"):
+        assert word not in lr.help, word

@@ -76,8 +76,17 @@ def test_the_statistics_are_saved_and_continue_in_partial_fit(tmp_path):
 def test_a_first_partial_fit_too_small_for_statistics_is_not_scaled_by_auto():
     Xtr, _, ytr, _ = _raw("wine")
     small = MLPClassifier(hidden_layer_sizes=(4,))
-    small.partial_fit(Xtr[:5], ytr[:5], classes=[0, 1, 2])
+    with pytest.warns(UserWarning, match=r"X looks unscaled .* this first call has 5 rows, "
+                                         r"too few to standardise on") as caught:
+        small.partial_fit(Xtr[:5], ytr[:5], classes=[0, 1, 2])
+    assert caught[0].filename == __file__  # points at the caller's line
     assert small._x_mean is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once, at the first call only
+        small.partial_fit(Xtr[5:6], ytr[5:6])
+        # data near unit scale in a small first call: nothing to say
+        MLPClassifier(hidden_layer_sizes=(4,)).partial_fit(Xtr[:1] / 2000, ytr[:1],
+                                                           classes=[0, 1, 2])
     big = MLPClassifier(hidden_layer_sizes=(4,))
     big.partial_fit(Xtr, ytr, classes=[0, 1, 2])
     assert big._x_mean is not None
@@ -136,3 +145,16 @@ def test_a_wrong_number_of_features_is_refused_not_broadcast():
     for call in (lambda A: m.partial_fit(A, y), m.predict, lambda A: fitted.transform_inputs(m, A)):
         with pytest.raises(ValueError, match="X has 1 features, but MLPClassifier is expecting 2"):
             call(X[:, :1])
+
+
+def test_scale_inputs_true_refuses_a_first_call_of_one_row():
+    """Statistics of one row: centred on it, nothing to divide by (a model that later
+    overflowed on its own training data). Refused, naming the parameter; two rows do."""
+    Xtr, _, ytr, _ = _raw("wine")
+    model = MLPClassifier(hidden_layer_sizes=(4,), scale_inputs=True)
+    with pytest.raises(ValueError, match=r"scale_inputs=True takes each feature's mean .* "
+                                         r"this call has 1; start with at least 20 rows"):
+        model.partial_fit(Xtr[:1], ytr[:1], classes=[0, 1, 2])
+    assert not hasattr(model, "params_")
+    model.partial_fit(Xtr[:2], ytr[:2], classes=[0, 1, 2])
+    assert model._x_mean is not None
