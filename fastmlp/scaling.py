@@ -90,8 +90,8 @@ def check_first_rows(owner, choice, X):
                           f"{rms:.3g}), but this first call has {n} row{'s' if n != 1 else ''},"
                           f" too few to standardise on (scale_inputs='auto' needs {MIN_ROWS}):"
                           f" the model trains on X as given, and per-sample SGD usually fails "
-                          f"on unscaled features. Standardise the stream yourself, or make the "
-                          f"first partial_fit call {MIN_ROWS} rows or more.", UserWarning,
+                          f"on unscaled features. Standardise X yourself, or give fit (or the "
+                          f"first partial_fit) {MIN_ROWS} rows or more.", UserWarning,
                           stacklevel=6)
 
 
